@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `make test`: build, start a throwaway PostgreSQL cluster, run every suite,
+# stop the cluster (also on failure or Ctrl-C), print one summary line
+# "N passed, N failed" and exit non-zero if anything failed.
+#
+#   VECDB_SUITES="kernels regress pgtap"   run only these suites
+#   VECDB_KEEP_TMP=1                       keep the temporary directory
+set -uo pipefail
+
+VECDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export VECDB_ROOT
+. "$VECDB_ROOT/tests/lib/pg.sh"
+
+suites=${VECDB_SUITES:-kernels regress pgtap}
+passed=0
+failed=0
+
+work=$(mktemp -d /tmp/vecdb-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+    pg_cluster_stop "$work/pg"
+    if [ -n "${VECDB_KEEP_TMP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+want() { case " $suites " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+banner() { printf '\n== %s\n' "$*"; }
+
+# tally_tap FILE STATUS: add a TAP stream's results; a runner that failed
+# without any failing assertion (a crash, a bad plan) counts as one failure
+tally_tap() {
+    local file=$1 status=$2 ok notok
+    ok=$(grep -cE '^ *ok [0-9]+' "$file")
+    notok=$(grep -cE '^ *not ok [0-9]+' "$file")
+    if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then notok=1; fi
+    passed=$((passed + ok))
+    failed=$((failed + notok))
+    echo "-- $ok passed, $notok failed"
+}
+
+if want kernels; then
+    banner "distance kernels: every SIMD variant against the portable one"
+    cc -O2 -Wall -Wextra -Werror -I"$VECDB_ROOT/extension/src" \
+        "$VECDB_ROOT/tests/kernels/test_kernels.c" \
+        "$VECDB_ROOT/extension/src/distance.c" "$VECDB_ROOT/extension/src/distance_x86.c" \
+        -lm -o "$work/test_kernels"
+    status=$?
+    if [ $status -eq 0 ]; then
+        "$work/test_kernels" >"$work/kernels.tap"
+        status=$?
+    else
+        : >"$work/kernels.tap"
+    fi
+    grep -E '^(not ok|#)|skip' "$work/kernels.tap"
+    tally_tap "$work/kernels.tap" $status
+fi
+
+if want regress || want pgtap; then
+    banner "starting a throwaway PostgreSQL $(pg_major) cluster"
+    if ! pg_install_prefix "$work/inst" || ! pg_cluster_start "$work/pg" "$(free_port)" "fsync = off"; then
+        echo "could not start PostgreSQL" >&2
+        failed=$((failed + 1))
+        suites=""
+    else
+        echo "cluster on port $PGPORT, socket in $PGHOST"
+    fi
+fi
+
+if want regress; then
+    banner "pg_regress: sql/*.sql against expected/*.out"
+    tests=$(cd "$VECDB_ROOT/sql" && ls *.sql | sed 's/\.sql$//')
+    mkdir -p "$work/regress"
+    "$("$(pg_config_path)" --pgxs | xargs dirname)/../test/regress/pg_regress" \
+        --inputdir="$VECDB_ROOT" --outputdir="$work/regress" --bindir="$PG_BIN" \
+        --host="$PGHOST" --port="$PGPORT" --user=postgres \
+        --dbname=vecdb_regression --load-extension=vecdb $tests >"$work/regress.out" 2>&1
+    status=$?
+    cat "$work/regress.out"
+    if [ -s "$work/regress/regression.diffs" ]; then
+        banner "regression.diffs (first 300 lines)"
+        head -n 300 "$work/regress/regression.diffs"
+    fi
+    ok=$(grep -cE '\.\.\. ok' "$work/regress.out")
+    bad=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$work/regress.out")
+    if [ $status -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    echo "-- $ok passed, $bad failed"
+fi
+
+if want pgtap; then
+    banner "pgTAP: tests/pgtap/*.sql"
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
+        -c "CREATE DATABASE vecdb_tap" >/dev/null &&
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d vecdb_tap \
+        -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION vecdb" >/dev/null
+    status=$?
+    if [ $status -eq 0 ]; then
+        pg_prove --verbose --psql-bin "$PG_BIN/psql" -d vecdb_tap "$VECDB_ROOT"/tests/pgtap/*.sql \
+            >"$work/pgtap.out" 2>&1
+        status=$?
+    else
+        : >"$work/pgtap.out"
+    fi
+    grep -vE '^ *ok [0-9]+' "$work/pgtap.out"
+    tally_tap "$work/pgtap.out" $status
+fi
+
+if [ -f "$work/pg/server.log" ] && grep -qE 'PANIC|server process .* was terminated' "$work/pg/server.log"; then
+    banner "the server log shows a crash"
+    grep -E -B2 -A5 'PANIC|was terminated' "$work/pg/server.log" | head -n 60
+    failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
