@@ -3,7 +3,7 @@
 # stop the cluster (also on failure or Ctrl-C), print one summary line
 # "N passed, N failed" and exit non-zero if anything failed.
 #
-#   VECDB_SUITES="kernels regress pgtap"   run only these suites
+#   VECDB_SUITES="docs kernels regress pgtap"   run only these suites
 #   VECDB_KEEP_TMP=1                       keep the temporary directory
 set -uo pipefail
 
@@ -11,7 +11,7 @@ VECDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export VECDB_ROOT
 . "$VECDB_ROOT/tests/lib/pg.sh"
 
-suites=${VECDB_SUITES:-kernels regress pgtap}
+suites=${VECDB_SUITES:-docs kernels regress pgtap}
 passed=0
 failed=0
 
@@ -38,6 +38,14 @@ tally_tap() {
     failed=$((failed + notok))
     echo "-- $ok passed, $notok failed"
 }
+
+if want docs; then
+    banner "documentation: every SQL example is part of a regression test"
+    perl "$VECDB_ROOT/tests/lib/docs_examples.pl" "$VECDB_ROOT" >"$work/docs.tap"
+    status=$?
+    grep -E '^not ok' "$work/docs.tap"
+    tally_tap "$work/docs.tap" $status
+fi
 
 if want kernels; then
     banner "distance kernels: every SIMD variant against the portable one"

@@ -1,0 +1,26 @@
+-- The README's five-minute tour, run as written
+
+CREATE EXTENSION IF NOT EXISTS vecdb;
+
+CREATE TABLE items (id bigserial PRIMARY KEY, embedding vector(3));
+INSERT INTO items (embedding) VALUES ('[1,2,3]'), ('[4,5,6]'), ('[1,1,1]');
+
+-- nearest neighbours by L2 distance; <=> is cosine, <#> negative inner product, <+> L1
+SELECT id, embedding, embedding <-> '[3,1,2]' AS distance
+FROM items ORDER BY embedding <-> '[3,1,2]' LIMIT 2;
+
+-- vectors are values: arithmetic, aggregates, casts
+SELECT avg(embedding), sum(embedding) FROM items;
+SELECT embedding + '[1,1,1]' AS shifted, l2_normalize(embedding) FROM items WHERE id = 1;
+SELECT ARRAY[1,2,3]::vector, '[1,2,3]'::vector::real[], '[0.1,0.2,0.3]'::vector::halfvec;
+
+-- half-precision storage and binary codes
+CREATE TABLE docs (id int PRIMARY KEY, embedding halfvec(3));
+INSERT INTO docs VALUES (1, '[0.5,-1.5,2]'), (2, '[-1,-2,3]'), (3, '[1,1,-1]');
+SELECT id, binary_quantize(embedding) AS code,
+       binary_quantize(embedding) <~> binary_quantize('[1,-1,1]'::vector) AS hamming
+FROM docs ORDER BY id;
+
+-- bad input is an error with a SQLSTATE, never a silent change
+INSERT INTO items (embedding) VALUES ('[1,2]');
+SELECT '[1,NaN,3]'::vector;
