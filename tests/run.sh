@@ -3,7 +3,7 @@
 # stop the cluster (also on failure or Ctrl-C), print one summary line
 # "N passed, N failed" and exit non-zero if anything failed.
 #
-#   VECDB_SUITES="docs kernels regress pgtap"   run only these suites
+#   VECDB_SUITES="docs kernels regress pgtap docker"   run only these suites
 #   VECDB_KEEP_TMP=1                       keep the temporary directory
 set -uo pipefail
 
@@ -11,7 +11,7 @@ VECDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export VECDB_ROOT
 . "$VECDB_ROOT/tests/lib/pg.sh"
 
-suites=${VECDB_SUITES:-docs kernels regress pgtap}
+suites=${VECDB_SUITES:-docs kernels regress pgtap docker}
 passed=0
 failed=0
 
@@ -64,7 +64,7 @@ if want kernels; then
     tally_tap "$work/kernels.tap" $status
 fi
 
-if want regress || want pgtap; then
+if want regress || want pgtap || want docker; then
     banner "starting a throwaway PostgreSQL $(pg_major) cluster"
     if ! pg_install_prefix "$work/inst" || ! pg_cluster_start "$work/pg" "$(free_port)" "fsync = off"; then
         echo "could not start PostgreSQL" >&2
@@ -113,6 +113,14 @@ if want pgtap; then
     fi
     grep -vE '^ *ok [0-9]+' "$work/pgtap.out"
     tally_tap "$work/pgtap.out" $status
+fi
+
+if want docker; then
+    banner "docker/entrypoint.sh: a primary and a standby, as the image starts them"
+    "$VECDB_ROOT/tests/docker/test_entrypoint.sh" "$work/docker" >"$work/docker.tap"
+    status=$?
+    cat "$work/docker.tap"
+    tally_tap "$work/docker.tap" $status
 fi
 
 if [ -f "$work/pg/server.log" ] && grep -qE 'PANIC|server process .* was terminated' "$work/pg/server.log"; then
