@@ -5,7 +5,7 @@ PG_MAJOR := $(shell ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed -
 PG_CONFIG ?= $(if $(PG_MAJOR),/usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config,pg_config)
 export PG_CONFIG
 
-.PHONY: all deps extension install test run stop bench bench-distance clean
+.PHONY: all deps extension install test run stop bench bench-distance bench-exact-scan clean
 
 all: extension
 
@@ -29,10 +29,14 @@ run: extension
 stop:
 	@tests/lib/run.sh stop
 
-bench: bench-distance
+bench: bench-distance bench-exact-scan
 
 bench-distance: deps
 	tests/bench/bench_distance.sh
+
+bench-exact-scan: deps
+	@tests/lib/deps.sh bench
+	tests/bench/exact_scan.sh
 
 clean:
 	$(MAKE) -C extension clean PG_CONFIG=$(PG_CONFIG)
