@@ -9,8 +9,7 @@
  * independent accumulators: a single one would serialise on the latency of
  * the fused multiply-add (4 cycles) instead of its throughput (2 per cycle).
  * Tails shorter than the vector width are done with masked loads (AVX-512)
- * or a scalar loop (AVX2); float16 tails always scalar, through the same
- * conversion the portable kernels use.
+ * or by the portable kernel (AVX2, and float16 everywhere).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +25,16 @@
 #define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx2,fma,f16c")))
 #define POPCNT_TARGET __attribute__((target("popcnt")))
+
+/* The sums of a vector part and its tail */
+static inline CosineSums
+add_sums(CosineSums x, CosineSums y)
+{
+	x.dot += y.dot;
+	x.norm_a += y.norm_a;
+	x.norm_b += y.norm_b;
+	return x;
+}
 
 /* ---- AVX2 ---- */
 
@@ -70,13 +79,7 @@ l2sq_f32_avx2(const float *a, const float *b, int n)
 		s0 = _mm256_fmadd_ps(d, d, s0);
 	}
 	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		sum += d * d;
-	}
-	return sum;
+	return sum + vecdb_kernels_scalar.l2sq_f32(a + i, b + i, n - i);
 }
 
 AVX2_TARGET static float
@@ -99,9 +102,7 @@ dot_f32_avx2(const float *a, const float *b, int n)
 	for (; i + 8 <= n; i += 8)
 		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
 	sum = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-	for (; i < n; i++)
-		sum += a[i] * b[i];
-	return sum;
+	return sum + vecdb_kernels_scalar.dot_f32(a + i, b + i, n - i);
 }
 
 AVX2_TARGET static CosineSums
@@ -142,13 +143,7 @@ cosine_f32_avx2(const float *a, const float *b, int n)
 	s.dot = hsum256(_mm256_add_ps(d0, d1));
 	s.norm_a = hsum256(_mm256_add_ps(na0, na1));
 	s.norm_b = hsum256(_mm256_add_ps(nb0, nb1));
-	for (; i < n; i++)
-	{
-		s.dot += a[i] * b[i];
-		s.norm_a += a[i] * a[i];
-		s.norm_b += b[i] * b[i];
-	}
-	return s;
+	return add_sums(s, vecdb_kernels_scalar.cosine_f32(a + i, b + i, n - i));
 }
 
 AVX2_TARGET static float
@@ -168,9 +163,7 @@ l1_f32_avx2(const float *a, const float *b, int n)
 	for (; i + 8 <= n; i += 8)
 		s0 = _mm256_add_ps(s0, _mm256_and_ps(absmask, _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i))));
 	sum = hsum256(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-		sum += fabsf(a[i] - b[i]);
-	return sum;
+	return sum + vecdb_kernels_scalar.l1_f32(a + i, b + i, n - i);
 }
 
 /* eight float16 values widened to float */
@@ -199,13 +192,7 @@ l2sq_f16_avx2(const vecdb_half *a, const vecdb_half *b, int n)
 		s0 = _mm256_fmadd_ps(d, d, s0);
 	}
 	sum = hsum256(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-	{
-		float		d = vecdb_half_to_float(a[i]) - vecdb_half_to_float(b[i]);
-
-		sum += d * d;
-	}
-	return sum;
+	return sum + vecdb_kernels_scalar.l2sq_f16(a + i, b + i, n - i);
 }
 
 AVX2_TARGET static float
@@ -224,9 +211,7 @@ dot_f16_avx2(const vecdb_half *a, const vecdb_half *b, int n)
 	for (; i + 8 <= n; i += 8)
 		s0 = _mm256_fmadd_ps(LOAD_F16x8(a + i), LOAD_F16x8(b + i), s0);
 	sum = hsum256(_mm256_add_ps(s0, s1));
-	for (; i < n; i++)
-		sum += vecdb_half_to_float(a[i]) * vecdb_half_to_float(b[i]);
-	return sum;
+	return sum + vecdb_kernels_scalar.dot_f16(a + i, b + i, n - i);
 }
 
 AVX2_TARGET static CosineSums
@@ -250,16 +235,7 @@ cosine_f16_avx2(const vecdb_half *a, const vecdb_half *b, int n)
 	s.dot = hsum256(d);
 	s.norm_a = hsum256(na);
 	s.norm_b = hsum256(nb);
-	for (; i < n; i++)
-	{
-		float		x = vecdb_half_to_float(a[i]);
-		float		y = vecdb_half_to_float(b[i]);
-
-		s.dot += x * y;
-		s.norm_a += x * x;
-		s.norm_b += y * y;
-	}
-	return s;
+	return add_sums(s, vecdb_kernels_scalar.cosine_f16(a + i, b + i, n - i));
 }
 
 AVX2_TARGET static float
@@ -273,9 +249,7 @@ l1_f16_avx2(const vecdb_half *a, const vecdb_half *b, int n)
 	for (; i + 8 <= n; i += 8)
 		s0 = _mm256_add_ps(s0, _mm256_and_ps(absmask, _mm256_sub_ps(LOAD_F16x8(a + i), LOAD_F16x8(b + i))));
 	sum = hsum256(s0);
-	for (; i < n; i++)
-		sum += fabsf(vecdb_half_to_float(a[i]) - vecdb_half_to_float(b[i]));
-	return sum;
+	return sum + vecdb_kernels_scalar.l1_f16(a + i, b + i, n - i);
 }
 
 /* ---- bit strings: 64-bit popcnt, shared by both tables ---- */
@@ -499,13 +473,7 @@ l2sq_f16_avx512(const vecdb_half *a, const vecdb_half *b, int n)
 		s0 = _mm512_fmadd_ps(d, d, s0);
 	}
 	sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-	for (; i < n; i++)
-	{
-		float		d = vecdb_half_to_float(a[i]) - vecdb_half_to_float(b[i]);
-
-		sum += d * d;
-	}
-	return sum;
+	return sum + vecdb_kernels_scalar.l2sq_f16(a + i, b + i, n - i);
 }
 
 AVX512_TARGET static float
@@ -524,9 +492,7 @@ dot_f16_avx512(const vecdb_half *a, const vecdb_half *b, int n)
 	for (; i + 16 <= n; i += 16)
 		s0 = _mm512_fmadd_ps(LOAD_F16x16(a + i), LOAD_F16x16(b + i), s0);
 	sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-	for (; i < n; i++)
-		sum += vecdb_half_to_float(a[i]) * vecdb_half_to_float(b[i]);
-	return sum;
+	return sum + vecdb_kernels_scalar.dot_f16(a + i, b + i, n - i);
 }
 
 AVX512_TARGET static CosineSums
@@ -550,16 +516,7 @@ cosine_f16_avx512(const vecdb_half *a, const vecdb_half *b, int n)
 	s.dot = _mm512_reduce_add_ps(d);
 	s.norm_a = _mm512_reduce_add_ps(na);
 	s.norm_b = _mm512_reduce_add_ps(nb);
-	for (; i < n; i++)
-	{
-		float		x = vecdb_half_to_float(a[i]);
-		float		y = vecdb_half_to_float(b[i]);
-
-		s.dot += x * y;
-		s.norm_a += x * x;
-		s.norm_b += y * y;
-	}
-	return s;
+	return add_sums(s, vecdb_kernels_scalar.cosine_f16(a + i, b + i, n - i));
 }
 
 AVX512_TARGET static float
@@ -572,9 +529,7 @@ l1_f16_avx512(const vecdb_half *a, const vecdb_half *b, int n)
 	for (; i + 16 <= n; i += 16)
 		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(LOAD_F16x16(a + i), LOAD_F16x16(b + i))));
 	sum = _mm512_reduce_add_ps(s0);
-	for (; i < n; i++)
-		sum += fabsf(vecdb_half_to_float(a[i]) - vecdb_half_to_float(b[i]));
-	return sum;
+	return sum + vecdb_kernels_scalar.l1_f16(a + i, b + i, n - i);
 }
 
 static const DistanceKernels kernels_avx512 = {
