@@ -21,27 +21,27 @@
 
 /* float16 <-> float32, round to nearest even; no hardware needed */
 
+/*
+ * Shifting a half's exponent and mantissa into float position gives the
+ * value scaled by 2^-112 (the difference of the exponent biases, 127 - 15);
+ * one multiplication restores it, exactly, for normal and subnormal halves
+ * alike.  Only infinities and NaNs need their exponent set by hand.
+ */
 float
 vecdb_half_to_float(vecdb_half h)
 {
 	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
-	uint32_t	exp = (h >> 10) & 0x1f;
-	uint32_t	mant = h & 0x3ff;
-	uint32_t	bits;
+	uint32_t	em = h & 0x7fff;
+	uint32_t	bits = em << 13;
 	float		f;
 
-	if (exp == 0x1f)			/* infinity or NaN */
-		bits = sign | 0x7f800000 | (mant << 13);
-	else if (exp != 0)			/* normal */
-		bits = sign | ((exp + 112) << 23) | (mant << 13);
-	else if (mant == 0)			/* zero */
-		bits = sign;
+	memcpy(&f, &bits, sizeof(f));
+	f *= 0x1p112f;
+	if (em >= 0x7c00)			/* infinity or NaN */
+		bits = 0x7f800000 | ((em & 0x3ff) << 13);
 	else
-	{
-		/* subnormal half: value is mant * 2^-24, exact in float */
-		f = (float) mant * 5.9604644775390625e-08f;
-		return sign ? -f : f;
-	}
+		memcpy(&bits, &f, sizeof(bits));
+	bits |= sign;
 	memcpy(&f, &bits, sizeof(f));
 	return f;
 }
