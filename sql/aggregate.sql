@@ -18,6 +18,15 @@ SELECT vector_accum('{}', '[1]');
 SELECT vector_accum('{1,2,3}', '[1]');
 SELECT vector_combine('{{1}}', '{0}');
 SELECT vector_avg('{0}') IS NULL AS no_rows;
+SELECT vector_sum(array_fill(1::float8, ARRAY[65536])) || '[1,2]'::vector;  -- would wrap int16 dims
+SELECT halfvec_sum(array_fill(1::float8, ARRAY[20001]));
+SELECT vector_avg('{5}');        -- a count but no elements
+SELECT vector_avg('{NaN,1,2}');
+SELECT vector_avg('{-1,1,2}');
+SELECT vector_avg('{1.5,1,2}');
+SELECT vector_sum('{1,NaN,2}');
+SELECT halfvec_avg('{1,NaN,2}');
+SELECT vector_combine('{1,1}', '{Infinity,1}');
 
 -- parallel aggregation must give the serial result
 CREATE TABLE agg AS

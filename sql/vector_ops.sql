@@ -6,6 +6,9 @@ SELECT '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip, inner_product('[1,2,3]', '[4,5
 SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, '[1,1]'::vector <=> '[2,2]' AS parallel,
        '[1,1]'::vector <=> '[-1,-1]' AS opposite;
 SELECT cosine_distance('[1,2]', '[2,4]'::vector), cosine_distance('[0,0]', '[1,1]'::vector) AS zero_is_nan;
+-- float sums of squares would overflow or vanish here; the distance must not
+SELECT '[1e20,1e20]'::vector <=> '[1e20,1e20]' AS huge, '[1e-30,1e-30]'::vector <=> '[1e-30,1e-30]' AS tiny,
+       '[1e20,0]'::vector <=> '[0,1e-30]' AS orthogonal_extremes;
 SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]', '[4,0,3]'::vector);
 SELECT vector_l2_squared_distance('[1,2,3]', '[4,6,3]'), vector_negative_inner_product('[1,2]', '[3,4]');
 -- long vectors exercise the SIMD loops and their tails

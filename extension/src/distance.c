@@ -252,6 +252,19 @@ const DistanceKernels vecdb_kernels_scalar = {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_X86_DISPATCH 1
+#include <cpuid.h>
+
+/* F16C (CPUID.1:ECX bit 29); not every compiler's __builtin_cpu_supports knows it */
+static bool
+cpu_has_f16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
 #endif
 
 /* Can this CPU (and OS) run the named variant? */
@@ -265,11 +278,12 @@ vecdb_kernel_supported(const char *name)
 	if (strcmp(name, "avx2") == 0)
 		return vecdb_kernels_avx2 != NULL &&
 			__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-			__builtin_cpu_supports("popcnt");
+			cpu_has_f16c() && __builtin_cpu_supports("popcnt");
 	if (strcmp(name, "avx512") == 0)
 		return vecdb_kernels_avx512 != NULL &&
 			__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-			__builtin_cpu_supports("popcnt");
+			__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+			cpu_has_f16c() && __builtin_cpu_supports("popcnt");
 #endif
 	return false;
 }

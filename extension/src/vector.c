@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -89,7 +90,7 @@ vecdb_check_same_dims(int a, int b)
 }
 
 /* Report malformed text for a vector literal */
-static void
+static pg_attribute_noreturn() void
 invalid_syntax(const char *lit, const char *typname, const char *detail)
 {
 	ereport(ERROR,
@@ -347,13 +348,22 @@ vecdb_cosine_from_sums(CosineSums s)
 static double *
 state_values(ArrayType *state, const char *fname, int *n)
 {
+	double	   *s;
+
 	if (ARR_NDIM(state) != 1 || ARR_ELEMTYPE(state) != FLOAT8OID ||
 		ARR_HASNULL(state) || ARR_DIMS(state)[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: expected a non-empty float8[] aggregate state", fname)));
 	*n = ARR_DIMS(state)[0];
-	return (double *) ARR_DATA_PTR(state);
+	s = (double *) ARR_DATA_PTR(state);
+	/* a state our functions made has a whole, non-negative count and fits a vector */
+	if (*n - 1 > VECTOR_MAX_DIM || !(s[0] >= 0 && s[0] <= 9.0e15) || s[0] != floor(s[0]) ||
+		(*n == 1 && s[0] != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: malformed aggregate state", fname)));
+	return s;
 }
 
 /* A new state array of n doubles, all zero */
@@ -385,12 +395,6 @@ vecdb_accum(ArrayType *state, const float *x, int dim, FunctionCallInfo fcinfo,
 	if (n == 1)
 	{
 		/* first vector: the state takes its dimensions */
-		double		count = s[0];
-
-		if (count != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: malformed aggregate state", fname)));
 		state = new_state(dim + 1);
 		s = (double *) ARR_DATA_PTR(state);
 	}
@@ -454,6 +458,10 @@ vecdb_state_result(ArrayType *state, const char *fname, bool average, int *dim)
 	for (int i = 1; i < n; i++)
 	{
 		x[i - 1] = (float) (average ? s[i] / s[0] : s[i]);
+		if (unlikely(isnan(x[i - 1])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: malformed aggregate state", fname)));
 		if (unlikely(isinf(x[i - 1])))
 			float_overflow_error();
 	}
@@ -646,12 +654,37 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(-(double) vecdb_kernel->dot_f32(a->x, b->x, a->dim));
 }
 
+/*
+ * Float sums of squares overflow beyond about 1e19 per element and vanish
+ * below about 1e-19; then, and only then, the sums are redone in double so
+ * that identical vectors stay at distance 0 instead of NaN.
+ */
 PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
 	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8(vecdb_cosine_from_sums(vecdb_kernel->cosine_f32(a->x, b->x, a->dim)));
+	CosineSums	s = vecdb_kernel->cosine_f32(a->x, b->x, a->dim);
+	double		dot,
+				norm_a,
+				norm_b,
+				similarity;
+
+	if (likely(isfinite(s.dot) && s.norm_a >= FLT_MIN && s.norm_b >= FLT_MIN &&
+			   isfinite(s.norm_a) && isfinite(s.norm_b)))
+		PG_RETURN_FLOAT8(vecdb_cosine_from_sums(s));
+
+	dot = norm_a = norm_b = 0;
+	for (int i = 0; i < a->dim; i++)
+	{
+		dot += (double) a->x[i] * b->x[i];
+		norm_a += (double) a->x[i] * a->x[i];
+		norm_b += (double) b->x[i] * b->x[i];
+	}
+	similarity = dot / (sqrt(norm_a) * sqrt(norm_b));
+	if (isnan(similarity))
+		PG_RETURN_FLOAT8(get_float8_nan());
+	PG_RETURN_FLOAT8(1 - Max(-1.0, Min(1.0, similarity)));
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
