@@ -46,7 +46,8 @@ ok $? "database vecdb has the extension, reachable over TCP with the password"
 PGPASSWORD=wrong "$PG_BIN/psql" -X -qAt -h 127.0.0.1 -p "$p1" -U postgres -d vecdb -c "SELECT 1" >/dev/null 2>&1
 [ $? -ne 0 ]
 ok $? "a wrong password is refused"
-[ "$(stat -c %a "$primary")" = "700" ] && [ "$(stat -c %U "$primary")" = "$(id -un postgres 2>/dev/null || id -un)" ]
+if [ "$(id -u)" -eq 0 ]; then owner=postgres; else owner=$(id -un); fi
+[ "$(stat -c %a "$primary")" = "700" ] && [ "$(stat -c %U "$primary")" = "$owner" ]
 ok $? "the data directory is private to the server's user"
 
 q "$p1" "CREATE TABLE items (id int PRIMARY KEY, v vector(2)); INSERT INTO items VALUES (1, '[1,1]')" >/dev/null
