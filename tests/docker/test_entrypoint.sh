@@ -15,18 +15,28 @@ p2=$(free_port)
 n=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
+bg_pids=()
 stop_all() {
+    local d p
     for d in "$standby" "$primary"; do
         [ -f "$d/postmaster.pid" ] && as_pg_user "$PG_BIN/pg_ctl" -D "$d" -m fast -w stop >/dev/null 2>&1
     done
+    # an entry point still waiting for its primary: end it and what it started
+    for p in "${bg_pids[@]}"; do
+        pkill -TERM -P "$p" 2>/dev/null
+        kill -TERM "$p" 2>/dev/null
+    done
+    bg_pids=()
 }
 trap stop_all EXIT
+trap "exit 130" INT TERM
 
 start() {  # start DATADIR PORT LOG [env...]
     local dir=$1 port=$2 log=$3
     shift 3
     env "$@" PGDATA="$dir" VECDB_PORT="$port" VECDB_PG_BIN="$PG_BIN" POSTGRES_PASSWORD=s3cret \
         "$VECDB_ROOT/docker/entrypoint.sh" >"$log" 2>&1 &
+    bg_pids+=($!)
     for _ in $(seq 1 120); do
         "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0
         sleep 0.5
