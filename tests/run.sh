@@ -15,14 +15,7 @@ suites=${VECDB_SUITES:-docs kernels regress pgtap docker}
 passed=0
 failed=0
 
-work=$(mktemp -d /tmp/vecdb-test.XXXXXX)
-chmod 755 "$work"
-cleanup() {
-    pg_cluster_stop "$work/pg"
-    if [ -n "${VECDB_KEEP_TMP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+scratch_dir vecdb-test
 
 want() { case " $suites " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 banner() { printf '\n== %s\n' "$*"; }
@@ -49,7 +42,7 @@ fi
 
 if want kernels; then
     banner "distance kernels: every SIMD variant against the portable one"
-    cc -O2 -Wall -Wextra -Werror -I"$VECDB_ROOT/extension/src" \
+    cc -O2 -Wall -Wextra -Werror -I"$VECDB_ROOT/extension/src" -I"$VECDB_ROOT/tests/lib" \
         "$VECDB_ROOT/tests/kernels/test_kernels.c" \
         "$VECDB_ROOT/extension/src/distance.c" "$VECDB_ROOT/extension/src/distance_x86.c" \
         -lm -o "$work/test_kernels"

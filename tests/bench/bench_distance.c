@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "distance.h"
+#include "xorshift.h"
 
 /* distance.c compiled with -O2 -fno-tree-vectorize, symbols renamed */
 extern const DistanceKernels fallback_vecdb_kernels_scalar;
@@ -40,18 +41,6 @@ extern const DistanceKernels fallback_vecdb_kernels_scalar;
 #define MAX_LIST 16
 #define POOL_BYTES (256 * 1024)
 
-/* xorshift64*: the same generator as tests/kernels, reseeded per pool */
-#define RNG_SEED 0x9e3779b97f4a7c15ULL
-static uint64_t rng_state = RNG_SEED;
-
-static double
-rng_uniform(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (double) ((rng_state * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
-}
 
 /* count + 1 vectors of dim elements, as float and as float16 */
 typedef struct Pool

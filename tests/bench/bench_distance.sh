@@ -28,7 +28,7 @@ $CC "${cflags[@]}" -fno-tree-vectorize -I"$src" -c "$src/distance.c" -o "$work/f
 nm -g --defined-only "$work/fallback.o" | awk 'NF == 3 { print $3, "fallback_" $3 }' >"$work/fallback.syms"
 objcopy --redefine-syms="$work/fallback.syms" "$work/fallback.o"
 
-$CC "${cflags[@]}" -I"$src" "$VECDB_ROOT/tests/bench/bench_distance.c" \
+$CC "${cflags[@]}" -I"$src" -I"$VECDB_ROOT/tests/lib" "$VECDB_ROOT/tests/bench/bench_distance.c" \
     "$src/distance.c" "$src/distance_x86.c" "$work/fallback.o" -lm -o "$work/bench_distance"
 
 mkdir -p "$results"

@@ -34,14 +34,7 @@ if [ ! -f "$data/train-images-idx3-ubyte.gz" ] || [ ! -f "$data/t10k-images-idx3
     "$VECDB_ROOT/tests/lib/deps.sh" bench
 fi
 
-work=$(mktemp -d /tmp/vecdb-bench-scan.XXXXXX)
-chmod 755 "$work"
-cleanup() {
-    pg_cluster_stop "$work/pg"
-    if [ -n "${VECDB_KEEP_TMP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+scratch_dir vecdb-bench-scan
 
 say() { printf '%s\n' "$*" >&2; }
 

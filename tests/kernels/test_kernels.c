@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "distance.h"
+#include "xorshift.h"
 
 static int	test_number = 0;
 static int	failures = 0;
@@ -29,17 +30,6 @@ ok(int pass, const char *fmt, const char *variant, int n)
 	printf("\n");
 }
 
-/* xorshift64*: deterministic across platforms */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static double
-rng_uniform(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (double) ((rng_state * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
-}
 
 static int
 close_enough(double got, double want, double scale)

@@ -84,3 +84,18 @@ pg_cluster_stop() {
     as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
         as_pg_user "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
+
+# scratch_dir NAME: make $work, a private temporary directory for a run; on
+# exit stop the cluster in $work/pg and remove $work (kept with
+# VECDB_KEEP_TMP=1); Ctrl-C exits 130 through the same path
+scratch_dir() {
+    work=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$work"
+    trap scratch_cleanup EXIT
+    trap 'echo "interrupted" >&2; exit 130' INT TERM
+}
+
+scratch_cleanup() {
+    pg_cluster_stop "$work/pg"
+    if [ -n "${VECDB_KEEP_TMP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
