@@ -11,6 +11,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "hnsw.h"
 #include "vector.h"
 
 PG_MODULE_MAGIC;
@@ -93,6 +94,7 @@ _PG_init(void)
 							 assign_kernel,
 							 NULL);
 	MarkGUCPrefixReserved("vecdb");
+	HnswInit();
 }
 
 /* The name of the distance kernels in use: what vecdb.kernel = auto chose */

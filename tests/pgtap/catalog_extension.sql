@@ -42,9 +42,9 @@ SELECT ok(length(vecdb.active_kernel()) > 0, 'vecdb.active_kernel() names the ke
 
 SELECT results_eq(
     $$SELECT classid::regclass::text, count(*)::int FROM vecdb_member GROUP BY 1 ORDER BY 1$$,
-    $$VALUES ('pg_cast', 14), ('pg_namespace', 1), ('pg_opclass', 2), ('pg_operator', 30),
-             ('pg_opfamily', 2), ('pg_proc', 82), ('pg_type', 2)$$,
-    'the extension owns 14 casts, 1 schema, 2 operator classes and families, 30 operators, 82 functions, 2 types'
+    $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_namespace', 1), ('pg_opclass', 12), ('pg_operator', 30),
+             ('pg_opfamily', 12), ('pg_proc', 84), ('pg_type', 2)$$,
+    'the extension owns 1 access method, 14 casts, 1 schema, 12 operator classes and families, 30 operators, 84 functions, 2 types'
 );
 
 SELECT set_eq(
@@ -135,7 +135,10 @@ SELECT set_eq(
         'public.halfvec_to_float4(halfvec, integer, boolean)',
         -- 30_bit.sql
         'public.hamming_distance(bit, bit)',
-        'public.jaccard_distance(bit, bit)'
+        'public.jaccard_distance(bit, bit)',
+        -- 40_hnsw.sql
+        'public.hnswhandler(internal)',
+        'vecdb.hnsw_verify(index regclass)'
     ],
     'the functions owned by vecdb are exactly the tested ones'
 );
@@ -210,8 +213,29 @@ SELECT set_eq(
           'operator class vector_ops for access method btree',
           'operator family vector_ops for access method btree',
           'operator class halfvec_ops for access method btree',
-          'operator family halfvec_ops for access method btree'],
-    'the other objects owned by vecdb: its schema, two types, two btree operator classes'
+          'operator family halfvec_ops for access method btree',
+          'access method hnsw',
+          'operator class vector_l2_ops for access method hnsw',
+          'operator family vector_l2_ops for access method hnsw',
+          'operator class vector_ip_ops for access method hnsw',
+          'operator family vector_ip_ops for access method hnsw',
+          'operator class vector_cosine_ops for access method hnsw',
+          'operator family vector_cosine_ops for access method hnsw',
+          'operator class vector_l1_ops for access method hnsw',
+          'operator family vector_l1_ops for access method hnsw',
+          'operator class halfvec_l2_ops for access method hnsw',
+          'operator family halfvec_l2_ops for access method hnsw',
+          'operator class halfvec_ip_ops for access method hnsw',
+          'operator family halfvec_ip_ops for access method hnsw',
+          'operator class halfvec_cosine_ops for access method hnsw',
+          'operator family halfvec_cosine_ops for access method hnsw',
+          'operator class halfvec_l1_ops for access method hnsw',
+          'operator family halfvec_l1_ops for access method hnsw',
+          'operator class bit_hamming_ops for access method hnsw',
+          'operator family bit_hamming_ops for access method hnsw',
+          'operator class bit_jaccard_ops for access method hnsw',
+          'operator family bit_jaccard_ops for access method hnsw'],
+    'the other objects owned by vecdb: its schema, two types, two btree operator classes, the hnsw access method and its ten operator classes'
 );
 
 -- properties of every function
@@ -226,8 +250,10 @@ SELECT is_empty(
 );
 SELECT is_empty(
     $$SELECT signature, provolatile FROM vecdb_function
-       WHERE provolatile <> CASE WHEN signature = 'vecdb.active_kernel()' THEN 's' ELSE 'i' END$$,
-    'every vecdb function is IMMUTABLE, but vecdb.active_kernel() which is STABLE'
+       WHERE provolatile <> CASE WHEN signature = 'vecdb.active_kernel()' THEN 's'
+                                 WHEN signature IN ('public.hnswhandler(internal)', 'vecdb.hnsw_verify(index regclass)') THEN 'v'
+                                 ELSE 'i' END$$,
+    'every vecdb function is IMMUTABLE, but vecdb.active_kernel() (STABLE), the hnsw handler and vecdb.hnsw_verify() (VOLATILE)'
 );
 SELECT is_empty(
     $$SELECT signature FROM vecdb_function
@@ -236,8 +262,8 @@ SELECT is_empty(
     'every vecdb function but the aggregates is in C, in $libdir/vecdb'
 );
 SELECT is_empty(
-    $$SELECT signature FROM vecdb_function WHERE prosecdef OR proretset$$,
-    'no vecdb function is SECURITY DEFINER or returns a set'
+    $$SELECT signature FROM vecdb_function WHERE prosecdef OR (proretset AND signature <> 'vecdb.hnsw_verify(index regclass)')$$,
+    'no vecdb function is SECURITY DEFINER, and only vecdb.hnsw_verify() returns a set'
 );
 
 -- aggregates

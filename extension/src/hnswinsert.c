@@ -1,0 +1,521 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswinsert.c
+ *	  Adding one element to the graph (Alg. 1): planning its neighbours,
+ *	  which builds share with inserts, and writing it to the index's pages.
+ *
+ * An insert on disk goes in four steps, each crash-safe on its own:
+ *
+ *	1. plan: search the graph (share buffer locks, one page at a time) for
+ *	   the new node's neighbours on each of its layers.  If layer 0 holds a
+ *	   node with identical data and room for another heap TID, the TID is
+ *	   added to it and the insert is done: duplicates share a node.
+ *	2. allocate slots (the metapage's free list first, else its high-water
+ *	   mark, extending the relation as needed) and write the upper slots,
+ *	   then the node slot with all its lists.  Nothing points to it yet: a
+ *	   crash here leaks a slot, never corrupts the graph.
+ *	3. link: add the node to each neighbour's list.  A full list is pruned
+ *	   with Alg. 4 from its current members plus the new node; the pruning is
+ *	   computed from a copy and applied only if the list is unchanged when
+ *	   the page is locked exclusively, else it is recomputed.
+ *	4. if the node's level is above the entry point's, make it the entry
+ *	   point.
+ *
+ * Heavyweight lock: an insert holds HNSW_UPDATE_LOCK in share mode, or in
+ * exclusive mode when it may become the entry point (an empty graph, or a
+ * level above the current top), so two inserts never race for the entry
+ * point and VACUUM can wait for every insert in flight.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/*
+ * Plan an element's neighbours (Alg. 1, lines 5-15, without the writes):
+ * for each layer from min(level, top) down to 0, the neighbours Alg. 4
+ * picks from the ef_construction nearest.  Also spots an identical element
+ * on layer 0 that could take the heap TID.
+ */
+void
+HnswPlanNeighbours(HnswSearch *s, uint32 entry, int entry_level, int level, HnswPlan *plan)
+{
+	const HnswShape *shape = s->shape;
+	HnswGraph  *g = s->graph;
+	int			ef = shape->ef_construction;
+	HnswCandidate *w = palloc(sizeof(HnswCandidate) * (ef + 1));
+	HnswCandidate *eps = palloc(sizeof(HnswCandidate) * (ef + 1));
+	char	  **data = palloc(sizeof(char *) * (ef + 1));
+	char	   *copies = g->stable ? NULL : palloc((Size) shape->datasize * ef);
+	int		   *keep = palloc(sizeof(int) * 2 * shape->m);
+	int			neps = 1;
+
+	plan->level = level;
+	plan->top = -1;
+	plan->duplicate = HNSW_NO_SLOT;
+	s->skip_deleted = true;
+	HnswSearchReset(s);
+	if (!HnswSearchToLayer(s, entry, entry_level, Min(level, entry_level), &eps[0]))
+		goto done;
+
+	plan->top = Min(level, entry_level);
+	for (int layer = plan->top; layer >= 0; layer--)
+	{
+		int			n;
+		int			k;
+		int			lm = HnswLayerM(shape, layer);
+
+		n = HnswSearchLayer(s, eps, neps, ef, layer, w);
+		for (int i = 0; i < n; i++)
+		{
+			if (g->stable)
+				data[i] = (char *) g->slot_ptr(g, w[i].slot, HnswDataOffset(shape), shape->datasize);
+			else
+			{
+				data[i] = copies + (Size) i * shape->datasize;
+				HnswReadData(g, w[i].slot, data[i]);
+			}
+		}
+		if (layer == 0)
+		{
+			for (int i = 0; i < n && w[i].distance == w[0].distance; i++)
+				if (memcmp(data[i], s->query, shape->datasize) == 0)
+				{
+					plan->duplicate = w[i].slot;
+					break;
+				}
+		}
+		k = HnswSelectNeighbours(shape, w, n, data, lm, keep);
+		plan->count[layer] = k;
+		for (int i = 0; i < k; i++)
+		{
+			plan->ids[layer][i] = w[keep[i]].slot;
+			plan->dists[layer][i] = w[keep[i]].distance;
+		}
+		for (int i = k; i < lm; i++)
+			plan->ids[layer][i] = HNSW_NO_SLOT;
+
+		/* the nearest found are the entry points one layer down */
+		memcpy(eps, w, sizeof(HnswCandidate) * n);
+		neps = n;
+		HnswSearchReset(s);
+		if (layer > 0)
+			for (int i = 0; i < neps; i++)
+				HnswSearchEnter(s, eps[i].slot, &eps[i]);
+	}
+
+done:
+	pfree(w);
+	pfree(eps);
+	pfree(data);
+	if (copies)
+		pfree(copies);
+	pfree(keep);
+}
+
+/* Room for a plan of an index of this shape */
+HnswPlan *
+HnswPlanAlloc(const HnswShape *shape)
+{
+	HnswPlan   *plan = palloc0(sizeof(HnswPlan));
+
+	for (int layer = 0; layer <= HNSW_MAX_LEVEL; layer++)
+	{
+		int			lm = HnswLayerM(shape, layer);
+
+		plan->ids[layer] = palloc(sizeof(uint32) * lm);
+		plan->dists[layer] = palloc(sizeof(float) * lm);
+	}
+	return plan;
+}
+
+/* Upper slots a node of this level needs */
+int
+HnswUpperSlotsNeeded(const HnswShape *shape, int level)
+{
+	int			per_slot = shape->upper_capacity / shape->m;
+
+	return level == 0 ? 0 : (level + per_slot - 1) / per_slot;
+}
+
+/*
+ * Fill in a node slot and its upper slots (in memory) from a plan.  upper[]
+ * are the slot ids of the upper chain; images[0] is the node slot, images[1..]
+ * the upper slots, each slotsize bytes.
+ */
+void
+HnswFormNode(const HnswShape *shape, const HnswPlan *plan, uint32 node, const uint32 *upper,
+			 const char *data, ItemPointer heap_tid, char **images)
+{
+	HnswSlotHeader *hdr = (HnswSlotHeader *) images[0];
+	int			nupper = HnswUpperSlotsNeeded(shape, plan->level);
+	int			per_slot = shape->upper_capacity / shape->m;
+	uint32	   *ids;
+
+	memset(images[0], 0, shape->slotsize);
+	hdr->kind = HNSW_SLOT_NODE;
+	hdr->level = plan->level;
+	hdr->ntids = 1;
+	hdr->flags = 0;
+	hdr->upper = nupper > 0 ? upper[0] : HNSW_NO_SLOT;
+	hdr->u.tids[0] = *heap_tid;
+	ids = (uint32 *) (images[0] + HNSW_NEIGHBOURS_OFFSET);
+	for (int i = 0; i < 2 * shape->m; i++)
+		ids[i] = (plan->top >= 0 && i < plan->count[0]) ? plan->ids[0][i] : HNSW_NO_SLOT;
+	memcpy(images[0] + HnswDataOffset(shape), data, shape->datasize);
+
+	for (int j = 0; j < nupper; j++)
+	{
+		HnswSlotHeader *uh = (HnswSlotHeader *) images[j + 1];
+		uint32	   *uids = (uint32 *) (images[j + 1] + HNSW_UPPER_IDS_OFFSET);
+
+		memset(images[j + 1], 0, shape->slotsize);
+		uh->kind = HNSW_SLOT_UPPER;
+		uh->upper = j + 1 < nupper ? upper[j + 1] : HNSW_NO_SLOT;
+		uh->u.up.owner = node;
+		uh->u.up.first_layer = 1 + j * per_slot;
+		for (int i = 0; i < shape->upper_capacity; i++)
+			uids[i] = HNSW_NO_SLOT;
+		for (int l = 0; l < per_slot; l++)
+		{
+			int			layer = 1 + j * per_slot + l;
+
+			if (layer > plan->level)
+				break;
+			if (layer <= plan->top)
+				for (int i = 0; i < plan->count[layer]; i++)
+					uids[l * shape->m + i] = plan->ids[layer][i];
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * On disk
+ * ---------------------------------------------------------------------
+ */
+
+/* Initialize block blkno, which must be the next one, as an empty slot page */
+static void
+extend_index(Relation index)
+{
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBuffer(index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	HnswInitSlotPage(page);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Take n slots: recycled ones first, then new ones at the end */
+static void
+allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	HnswMetaPageData *meta;
+	uint32		nslots;
+	int			nfree;
+	BlockNumber last;
+	int			offset;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	nfree = meta->nfree;
+	nslots = meta->nslots;
+	for (int i = 0; i < n; i++)
+		out[i] = nfree > 0 ? meta->free[--nfree] : nslots++;
+
+	/* make sure the pages of the new slots exist before the metapage says so */
+	if (nslots > meta->nslots)
+	{
+		HnswSlotLocation(shape, nslots - 1, &last, &offset);
+		if (offset + shape->slotsize > (int) (HNSW_PAYLOAD_START + HNSW_PAYLOAD))
+			last++;
+		while (RelationGetNumberOfBlocks(index) <= last)
+			extend_index(index);
+	}
+
+	state = GenericXLogStart(index);
+	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	meta->nfree = nfree;
+	meta->nslots = nslots;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(metabuf);
+}
+
+/* Make node the entry point if it is above the current one (or there is none) */
+static void
+update_entry_point(Relation index, uint32 node, int level)
+{
+	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPageData *meta;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	if (meta->entry == HNSW_NO_SLOT || level > meta->entry_level)
+	{
+		GenericXLogState *state = GenericXLogStart(index);
+
+		meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		meta->entry = node;
+		meta->entry_level = level;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(metabuf);
+}
+
+/* Where a node keeps its list for a layer: a slot and a byte offset in it */
+static bool
+list_location(const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+			  uint32 *slot, int *off)
+{
+	if (layer == 0)
+	{
+		*slot = node;
+		*off = HNSW_NEIGHBOURS_OFFSET;
+		return true;
+	}
+	else
+	{
+		int			first;
+
+		*slot = HnswUpperSlotFor(shape, g, node, layer, &first);
+		*off = HNSW_UPPER_IDS_OFFSET + first * (int) sizeof(uint32);
+		return *slot != HNSW_NO_SLOT;
+	}
+}
+
+typedef struct LinkArg
+{
+	const HnswShape *shape;
+	uint32		node;			/* whose list */
+	int			layer;
+	int			off;			/* of the list in the slot */
+	int			lm;
+	const uint32 *expect;		/* the list the new one was computed from */
+	int			nexpect;
+	const uint32 *list;			/* the new list */
+	int			nlist;
+	bool		stale;			/* out: the list had changed */
+} LinkArg;
+
+static bool
+apply_link(char *slotdata, void *arg)
+{
+	LinkArg    *a = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	uint32	   *ids = (uint32 *) (slotdata + a->off);
+	int			n = 0;
+
+	/* the slot must still be the list we read */
+	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
+		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->node))
+		return false;
+	while (n < a->lm && ids[n] != HNSW_NO_SLOT)
+		n++;
+	if (n != a->nexpect || memcmp(ids, a->expect, sizeof(uint32) * n) != 0)
+	{
+		a->stale = true;
+		return false;
+	}
+	for (int i = 0; i < a->lm; i++)
+		ids[i] = i < a->nlist ? a->list[i] : HNSW_NO_SLOT;
+	return true;
+}
+
+/*
+ * Add new (element data newdata) to the list of node on a layer, pruning
+ * with Alg. 4 when the list is full.  Retries when a concurrent writer
+ * changed the list between reading and locking it.
+ */
+static void
+link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+		uint32 newnode, const char *newdata)
+{
+	int			lm = HnswLayerM(shape, layer);
+	uint32	   *cur = palloc(sizeof(uint32) * (lm + 1));
+	uint32	   *list = palloc(sizeof(uint32) * (lm + 1));
+	char	  **data = palloc(sizeof(char *) * (lm + 1));
+	char	   *copies = palloc((Size) shape->datasize * (lm + 1));
+	char	   *nodedata = palloc(shape->datasize);
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		LinkArg		a;
+		HnswSlotHeader hdr;
+		uint32		lslot;
+		int			n;
+
+		if (!HnswReadHeader(g, node, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
+			hdr.level < layer || (hdr.flags & HNSW_NODE_DELETED))
+			break;
+		if (!list_location(shape, g, node, layer, &lslot, &a.off))
+			break;
+		a.node = node;
+		n = HnswReadNeighbours(g, node, layer, cur);
+		for (int i = 0; i < n; i++)
+			if (cur[i] == newnode)
+				goto out;
+
+		memcpy(list, cur, sizeof(uint32) * n);
+		if (n < lm)
+		{
+			list[n] = newnode;
+			a.nlist = n + 1;
+		}
+		else
+		{
+			HnswReadData(g, node, nodedata);
+			for (int i = 0; i < n; i++)
+			{
+				data[i] = copies + (Size) i * shape->datasize;
+				HnswReadData(g, cur[i], data[i]);
+			}
+			list[n] = newnode;
+			data[n] = (char *) newdata;
+			a.nlist = HnswPrune(shape, nodedata, list, data, n + 1, lm, list);
+		}
+		a.shape = shape;
+		a.layer = layer;
+		a.lm = lm;
+		a.expect = cur;
+		a.nexpect = n;
+		a.list = list;
+		a.stale = false;
+		HnswUpdateSlot(index, shape, lslot, apply_link, &a);
+		if (!a.stale)
+			break;
+	}
+out:
+	pfree(cur);
+	pfree(list);
+	pfree(data);
+	pfree(copies);
+	pfree(nodedata);
+}
+
+typedef struct TidArg
+{
+	ItemPointerData tid;
+	const char *data;
+	int			dataoff;
+	int			datasize;
+	bool		added;
+} TidArg;
+
+static bool
+add_tid(char *slotdata, void *arg)
+{
+	TidArg	   *t = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+
+	if (hdr->kind != HNSW_SLOT_NODE || (hdr->flags & HNSW_NODE_DELETED) ||
+		hdr->ntids >= HNSW_HEAPTIDS || hdr->ntids == 0 ||
+		memcmp(slotdata + t->dataoff, t->data, t->datasize) != 0)
+		return false;
+	hdr->u.tids[hdr->ntids++] = t->tid;
+	t->added = true;
+	return true;
+}
+
+/* Write an element into the index's pages (the four steps above) */
+void
+HnswInsertElement(Relation index, const HnswShape *shape, const char *data, ItemPointer heap_tid)
+{
+	HnswMetaPageData meta;
+	HnswPageGraph pg;
+	HnswSearch	s;
+	HnswPlan   *plan = HnswPlanAlloc(shape);
+	LOCKMODE	lockmode = ShareLock;
+	int			level = HnswRandomLevel(&pg_global_prng_state, shape->m);
+	int			nupper;
+	uint32		slots[1 + HNSW_MAX_LEVEL];
+	char	   *images[1 + HNSW_MAX_LEVEL];
+
+	LockPage(index, HNSW_UPDATE_LOCK, lockmode);
+	HnswReadMeta(index, &meta);
+	if (meta.entry == HNSW_NO_SLOT || level > meta.entry_level)
+	{
+		UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, HNSW_UPDATE_LOCK, lockmode);
+		HnswReadMeta(index, &meta);
+	}
+
+	/* 1. plan */
+	HnswPageGraphInit(&pg, index, shape);
+	HnswSearchInit(&s, &pg.g, data);
+	HnswPlanNeighbours(&s, meta.entry, meta.entry_level, level, plan);
+	if (plan->duplicate != HNSW_NO_SLOT)
+	{
+		TidArg		t = {*heap_tid, data, HnswDataOffset(shape), shape->datasize, false};
+
+		HnswUpdateSlot(index, shape, plan->duplicate, add_tid, &t);
+		if (t.added)
+			goto done;
+	}
+
+	/* 2. allocate and write */
+	nupper = HnswUpperSlotsNeeded(shape, level);
+	allocate_slots(index, shape, 1 + nupper, slots);
+	for (int i = 0; i <= nupper; i++)
+		images[i] = palloc(shape->slotsize);
+	HnswFormNode(shape, plan, slots[0], slots + 1, data, heap_tid, images);
+	for (int i = nupper; i >= 0; i--)
+		HnswWriteSlotBytes(index, shape, slots[i], 0, images[i], shape->slotsize);
+
+	/* 3. link: the graph grew, so let the reader see the new slots */
+	HnswReadMeta(index, &meta);
+	pg.g.nslots = Max(pg.g.nslots, meta.nslots);
+	for (int layer = plan->top; layer >= 0; layer--)
+		for (int i = 0; i < plan->count[layer]; i++)
+			link_to(index, shape, &pg.g, plan->ids[layer][i], layer, slots[0], data);
+
+	/* 4. entry point */
+	if (meta.entry == HNSW_NO_SLOT || level > meta.entry_level)
+		update_entry_point(index, slots[0], level);
+
+done:
+	HnswSearchFree(&s);
+	HnswPageGraphEnd(&pg);
+	UnlockPage(index, HNSW_UPDATE_LOCK, lockmode);
+}
+
+/* aminsert: index one heap tuple */
+bool
+hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+		   Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+		   IndexInfo *indexInfo)
+{
+	MemoryContext ctx;
+	MemoryContext old;
+	HnswShape	shape;
+	char	   *data;
+
+	if (isnull[0])
+		return false;
+
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	HnswInitShape(index, &shape, HnswColumnDims(index));
+	data = palloc(shape.datasize);
+	if (HnswDatumToElement(&shape, values[0], data))
+		HnswInsertElement(index, &shape, data, heap_tid);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}

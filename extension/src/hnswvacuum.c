@@ -1,0 +1,465 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvacuum.c
+ *	  VACUUM for hnsw: drop dead heap TIDs, repair the neighbour lists that
+ *	  point to nodes left without any, and recycle those nodes' slots.
+ *
+ * Three passes over the slot array, with inserts running throughout:
+ *
+ *	1. Remove dead TIDs from every node.  A node left with none is marked
+ *	   HNSW_NODE_DELETED: searches still walk through it (it is a useful
+ *	   bridge until its neighbours are repaired) but inserts never choose it
+ *	   as a neighbour and scans return nothing from it.
+ *	   Barrier: take HNSW_UPDATE_LOCK exclusively for an instant.  Every
+ *	   insert that started before a node was marked has finished; every later
+ *	   one saw the mark.  So from here on no new link to a deleted node
+ *	   appears.
+ *	2. Repair: every live node whose list (on any layer) holds a deleted node
+ *	   gets a new list, chosen with Alg. 4 from its live neighbours plus the
+ *	   live neighbours of its deleted ones (the two-hop neighbourhood, as in
+ *	   hnswlib's repair of deleted elements).  If the entry point is deleted,
+ *	   the live node with the highest level replaces it.
+ *	   Barrier again: inserts that read the old entry point have finished.
+ *	3. Free: deleted nodes and their upper slots become HNSW_SLOT_FREE and go
+ *	   to the metapage's free list for inserts to reuse.  A node that does not
+ *	   fit in the list stays deleted (unreachable, harmless) until a later
+ *	   VACUUM frees it.
+ *
+ * A scan that is still walking through a node freed in pass 3 finds a FREE
+ * slot, or a node reused by an insert; either way it only reads a valid
+ * slot, and heap visibility is checked by the executor.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct VacuumState
+{
+	Relation	index;
+	HnswShape	shape;
+	HnswPageGraph pg;
+	uint8	   *deleted;		/* bitmap: nodes marked deleted */
+	uint32		ndeleted;
+	IndexBulkDeleteCallback callback;
+	void	   *callback_state;
+	IndexBulkDeleteResult *stats;
+	MemoryContext tmpctx;
+} VacuumState;
+
+#define IS_DELETED(vs, slot) (((vs)->deleted[(slot) >> 3] >> ((slot) & 7)) & 1)
+
+typedef struct TidsArg
+{
+	VacuumState *vs;
+	int			removed;
+	int			left;
+} TidsArg;
+
+/* Pass 1 on one slot: keep the live TIDs; mark the node deleted if none are */
+static bool
+remove_dead_tids(char *slotdata, void *arg)
+{
+	TidsArg    *t = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	int			n = 0;
+
+	t->removed = t->left = 0;
+	if (hdr->kind != HNSW_SLOT_NODE || (hdr->flags & HNSW_NODE_DELETED))
+		return false;
+	for (int i = 0; i < hdr->ntids && i < HNSW_HEAPTIDS; i++)
+	{
+		if (t->vs->callback(&hdr->u.tids[i], t->vs->callback_state))
+			t->removed++;
+		else
+			hdr->u.tids[n++] = hdr->u.tids[i];
+	}
+	if (t->removed == 0)
+	{
+		t->left = n;
+		return false;
+	}
+	for (int i = n; i < HNSW_HEAPTIDS; i++)
+		ItemPointerSetInvalid(&hdr->u.tids[i]);
+	hdr->ntids = n;
+	if (n == 0)
+		hdr->flags |= HNSW_NODE_DELETED;
+	t->left = n;
+	return true;
+}
+
+static void
+pass_remove(VacuumState *vs)
+{
+	for (uint32 slot = 0; slot < vs->pg.g.nslots; slot++)
+	{
+		HnswSlotHeader hdr;
+		TidsArg		t = {vs, 0, 0};
+
+		vacuum_delay_point();
+		if (!HnswReadHeader(&vs->pg.g, slot, &hdr) || hdr.kind != HNSW_SLOT_NODE)
+			continue;
+		if (!(hdr.flags & HNSW_NODE_DELETED))
+		{
+			HnswUpdateSlot(vs->index, &vs->shape, slot, remove_dead_tids, &t);
+			vs->stats->tuples_removed += t.removed;
+			vs->stats->num_index_tuples += t.left;
+			if (t.left > 0)
+				continue;
+			if (!HnswReadHeader(&vs->pg.g, slot, &hdr) || !(hdr.flags & HNSW_NODE_DELETED))
+				continue;
+		}
+		vs->deleted[slot >> 3] |= 1 << (slot & 7);
+		vs->ndeleted++;
+	}
+}
+
+typedef struct RepairArg
+{
+	uint32		owner;
+	int			layer;
+	int			off;
+	int			lm;
+	const uint32 *expect;
+	int			nexpect;
+	const uint32 *list;
+	int			nlist;
+	bool		stale;
+} RepairArg;
+
+static bool
+apply_repair(char *slotdata, void *arg)
+{
+	RepairArg  *a = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	uint32	   *ids = (uint32 *) (slotdata + a->off);
+	int			n = 0;
+
+	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
+		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->owner))
+		return false;
+	while (n < a->lm && ids[n] != HNSW_NO_SLOT)
+		n++;
+	if (n != a->nexpect || memcmp(ids, a->expect, sizeof(uint32) * n) != 0)
+	{
+		a->stale = true;
+		return false;
+	}
+	for (int i = 0; i < a->lm; i++)
+		ids[i] = i < a->nlist ? a->list[i] : HNSW_NO_SLOT;
+	return true;
+}
+
+static bool
+contains(const uint32 *ids, int n, uint32 id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Pass 2 on one node and layer: replace deleted neighbours; false if none */
+static void
+repair_list(VacuumState *vs, uint32 node, int layer)
+{
+	const HnswShape *shape = &vs->shape;
+	HnswGraph  *g = &vs->pg.g;
+	int			lm = HnswLayerM(shape, layer);
+	int			maxc = lm + lm * lm;
+	uint32	   *cur = palloc(sizeof(uint32) * lm);
+	uint32	   *cand = palloc(sizeof(uint32) * maxc);
+	uint32	   *hop = palloc(sizeof(uint32) * lm);
+	char	  **data = palloc(sizeof(char *) * maxc);
+	char	   *nodedata = palloc(shape->datasize);
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		int			n = HnswReadNeighbours(g, node, layer, cur);
+		int			nc = 0;
+		bool		any = false;
+		RepairArg	a;
+		uint32		lslot;
+		int			first = 0;
+
+		for (int i = 0; i < n; i++)
+			if (IS_DELETED(vs, cur[i]))
+				any = true;
+		if (!any)
+			break;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (!IS_DELETED(vs, cur[i]))
+			{
+				if (!contains(cand, nc, cur[i]))
+					cand[nc++] = cur[i];
+				continue;
+			}
+			/* the deleted neighbour's own neighbours are candidates */
+			{
+				int			nh = HnswReadNeighbours(g, cur[i], layer, hop);
+
+				for (int j = 0; j < nh; j++)
+					if (hop[j] != node && hop[j] < vs->pg.g.nslots && !IS_DELETED(vs, hop[j]) &&
+						!contains(cand, nc, hop[j]))
+					{
+						HnswSlotHeader hdr;
+
+						if (HnswReadHeader(g, hop[j], &hdr) && hdr.kind == HNSW_SLOT_NODE &&
+							hdr.level >= layer && !(hdr.flags & HNSW_NODE_DELETED))
+							cand[nc++] = hop[j];
+					}
+			}
+		}
+
+		HnswReadData(g, node, nodedata);
+		for (int i = 0; i < nc; i++)
+		{
+			data[i] = MemoryContextAlloc(vs->tmpctx, shape->datasize);
+			HnswReadData(g, cand[i], data[i]);
+		}
+		a.nlist = HnswPrune(shape, nodedata, cand, data, nc, lm, cand);
+		a.list = cand;
+		a.owner = node;
+		a.layer = layer;
+		a.lm = lm;
+		a.expect = cur;
+		a.nexpect = n;
+		a.stale = false;
+		if (layer == 0)
+		{
+			lslot = node;
+			a.off = HNSW_NEIGHBOURS_OFFSET;
+		}
+		else
+		{
+			lslot = HnswUpperSlotFor(shape, g, node, layer, &first);
+			if (lslot == HNSW_NO_SLOT)
+				break;
+			a.off = HNSW_UPPER_IDS_OFFSET + first * (int) sizeof(uint32);
+		}
+		HnswUpdateSlot(vs->index, shape, lslot, apply_repair, &a);
+		MemoryContextReset(vs->tmpctx);
+		if (!a.stale)
+			break;
+	}
+	pfree(cur);
+	pfree(cand);
+	pfree(hop);
+	pfree(data);
+	pfree(nodedata);
+}
+
+/* Set the entry point if it still is old */
+static void
+replace_entry_point(VacuumState *vs, uint32 old, uint32 node, int level)
+{
+	Buffer		metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPageData *meta;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = HnswPageGetMeta(BufferGetPage(metabuf));
+	if (meta->entry == old)
+	{
+		GenericXLogState *state = GenericXLogStart(vs->index);
+
+		meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		meta->entry = node;
+		meta->entry_level = node == HNSW_NO_SLOT ? -1 : level;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(metabuf);
+}
+
+static void
+pass_repair(VacuumState *vs)
+{
+	HnswMetaPageData meta;
+	uint32		best = HNSW_NO_SLOT;
+	int			best_level = -1;
+
+	for (uint32 slot = 0; slot < vs->pg.g.nslots; slot++)
+	{
+		HnswSlotHeader hdr;
+
+		vacuum_delay_point();
+		if (IS_DELETED(vs, slot) || !HnswReadHeader(&vs->pg.g, slot, &hdr) ||
+			hdr.kind != HNSW_SLOT_NODE || (hdr.flags & HNSW_NODE_DELETED))
+			continue;
+		for (int layer = hdr.level; layer >= 0; layer--)
+			repair_list(vs, slot, layer);
+		if (hdr.level > best_level)
+		{
+			best = slot;
+			best_level = hdr.level;
+		}
+	}
+
+	HnswReadMeta(vs->index, &meta);
+	if (meta.entry != HNSW_NO_SLOT && meta.entry < vs->pg.g.nslots && IS_DELETED(vs, meta.entry))
+		replace_entry_point(vs, meta.entry, best, best_level);
+}
+
+static bool
+free_slot(char *slotdata, void *arg)
+{
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	uint32		owner = *(uint32 *) arg;
+
+	if (owner == HNSW_NO_SLOT)
+	{
+		if (hdr->kind != HNSW_SLOT_NODE || !(hdr->flags & HNSW_NODE_DELETED))
+			return false;
+	}
+	else if (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != owner)
+		return false;
+	memset(hdr, 0, sizeof(HnswSlotHeader));
+	hdr->kind = HNSW_SLOT_FREE;
+	return true;
+}
+
+/* Add slots to the metapage's free list; returns how many fit */
+static int
+push_free(VacuumState *vs, const uint32 *slots, int n)
+{
+	Buffer		metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	HnswMetaPageData *meta;
+	int			added = 0;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(vs->index);
+	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	while (added < n && meta->nfree < HNSW_META_FREE_MAX)
+		meta->free[meta->nfree++] = slots[added++];
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(metabuf);
+	return added;
+}
+
+static void
+pass_free(VacuumState *vs)
+{
+	HnswMetaPageData meta;
+	uint32		room;
+
+	HnswReadMeta(vs->index, &meta);
+	room = HNSW_META_FREE_MAX - meta.nfree;
+	for (uint32 slot = 0; slot < vs->pg.g.nslots && room > 0; slot++)
+	{
+		HnswSlotHeader hdr;
+		uint32		chain[1 + HNSW_MAX_LEVEL];
+		int			n = 0;
+		uint32		none = HNSW_NO_SLOT;
+
+		if (!IS_DELETED(vs, slot) || !HnswReadHeader(&vs->pg.g, slot, &hdr) ||
+			hdr.kind != HNSW_SLOT_NODE || !(hdr.flags & HNSW_NODE_DELETED))
+			continue;
+		if (meta.entry == slot)
+			continue;			/* the graph's only nodes are deleted ones */
+
+		chain[n++] = slot;
+		for (uint32 up = hdr.upper; up != HNSW_NO_SLOT && n <= HNSW_MAX_LEVEL;)
+		{
+			HnswSlotHeader uh;
+
+			if (!HnswReadHeader(&vs->pg.g, up, &uh) || uh.kind != HNSW_SLOT_UPPER ||
+				uh.u.up.owner != slot)
+				break;
+			chain[n++] = up;
+			up = uh.upper;
+		}
+		if ((uint32) n > room)
+			break;
+
+		/* upper slots first: the node keeps pointing at FREE slots only briefly */
+		for (int i = n - 1; i >= 1; i--)
+			HnswUpdateSlot(vs->index, &vs->shape, chain[i], free_slot, &slot);
+		HnswUpdateSlot(vs->index, &vs->shape, slot, free_slot, &none);
+		push_free(vs, chain, n);
+		room -= n;
+	}
+}
+
+/* ambulkdelete */
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	VacuumState vs;
+	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(ctx);
+
+	if (stats == NULL)
+	{
+		MemoryContextSwitchTo(old);
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		MemoryContextSwitchTo(ctx);
+	}
+	stats->num_index_tuples = 0;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = info->index;
+	vs.callback = callback;
+	vs.callback_state = callback_state;
+	vs.stats = stats;
+	vs.tmpctx = AllocSetContextCreate(ctx, "hnsw vacuum list", ALLOCSET_DEFAULT_SIZES);
+	HnswInitShape(vs.index, &vs.shape, HnswColumnDims(vs.index));
+	HnswPageGraphInit(&vs.pg, vs.index, &vs.shape);
+	vs.deleted = palloc0(vs.pg.g.nslots / 8 + 1);
+
+	pass_remove(&vs);
+	if (vs.ndeleted > 0)
+	{
+		LockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		pass_repair(&vs);
+		LockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
+		pass_free(&vs);
+	}
+
+	HnswPageGraphEnd(&vs.pg);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return stats;
+}
+
+/* amvacuumcleanup */
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		/* no bulkdelete ran: count the live TIDs */
+		HnswShape	shape;
+		HnswPageGraph pg;
+
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		HnswInitShape(info->index, &shape, HnswColumnDims(info->index));
+		HnswPageGraphInit(&pg, info->index, &shape);
+		for (uint32 slot = 0; slot < pg.g.nslots; slot++)
+		{
+			HnswSlotHeader hdr;
+
+			if (HnswReadHeader(&pg.g, slot, &hdr) && hdr.kind == HNSW_SLOT_NODE)
+				stats->num_index_tuples += hdr.ntids;
+		}
+		HnswPageGraphEnd(&pg);
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
