@@ -233,7 +233,9 @@ typedef struct HnswPageGraph
 	Relation	index;
 	Buffer	   *buffers;		/* pinned buffer per block, or InvalidBuffer */
 	BlockNumber nbuffers;		/* length of buffers[] */
+	BlockNumber *pinned;		/* blocks pinned, HNSW_MAX_PINS at most */
 	int			npinned;
+	struct RecentBuffers *recent;	/* this backend's memory of the index's buffers */
 	Buffer		locked[2];		/* buffers locked by the last slot_ptr */
 	char	   *scratch;		/* a straddling slot, copied */
 } HnswPageGraph;

@@ -24,6 +24,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/varbit.h"
 
@@ -426,6 +427,80 @@ HnswSlotLocation(const HnswShape *shape, uint32 slot, BlockNumber *blkno, int *o
 	*offset = HNSW_PAYLOAD_START + (int) (linear % HNSW_PAYLOAD);
 }
 
+/*
+ * Across scans a backend remembers which buffer held each block of the
+ * indexes it searched last, and re-pins through ReadRecentBuffer, which only
+ * checks that buffer's tag: no buffer-mapping hash lookup, which was the
+ * largest single cost of a search (HNSW-NOTES.md).  A stale entry only
+ * costs the ordinary lookup.
+ */
+#define HNSW_RECENT_INDEXES 4
+
+typedef struct RecentBuffers
+{
+	RelFileNode node;
+	Buffer	   *buffers;		/* by block number; InvalidBuffer unknown */
+	BlockNumber nbuffers;
+} RecentBuffers;
+
+static RecentBuffers recent[HNSW_RECENT_INDEXES];
+static int	recent_next;
+
+static RecentBuffers *
+recent_for(Relation index)
+{
+	RecentBuffers *r;
+
+	for (int i = 0; i < HNSW_RECENT_INDEXES; i++)
+		if (recent[i].buffers && RelFileNodeEquals(recent[i].node, index->rd_node))
+			return &recent[i];
+	r = &recent[recent_next];
+	recent_next = (recent_next + 1) % HNSW_RECENT_INDEXES;
+	if (r->buffers)
+		pfree(r->buffers);
+	r->node = index->rd_node;
+	r->nbuffers = 1024;
+	r->buffers = MemoryContextAllocZero(TopMemoryContext, sizeof(Buffer) * r->nbuffers);
+	return r;
+}
+
+/* Pin a block, through the recent-buffer memory when it is right */
+static Buffer
+pin_block(HnswPageGraph *pg, BlockNumber blkno)
+{
+	RecentBuffers *r = pg->recent;
+	Buffer		buf;
+
+	if (blkno < r->nbuffers && BufferIsValid(r->buffers[blkno]) &&
+		ReadRecentBuffer(pg->index->rd_node, MAIN_FORKNUM, blkno, r->buffers[blkno]))
+		return r->buffers[blkno];
+	buf = ReadBuffer(pg->index, blkno);
+	if (blkno >= r->nbuffers)
+	{
+		BlockNumber n = Max(r->nbuffers * 2, blkno + 1024);
+
+		r->buffers = repalloc_huge(r->buffers, sizeof(Buffer) * n);
+		memset(r->buffers + r->nbuffers, 0, sizeof(Buffer) * (n - r->nbuffers));
+		r->nbuffers = n;
+	}
+	r->buffers[blkno] = buf;
+	return buf;
+}
+
+/* Release every pin this reader holds */
+static void
+unpin_all(HnswPageGraph *pg)
+{
+	for (int i = 0; i < pg->npinned; i++)
+	{
+		BlockNumber blkno = pg->pinned[i];
+
+		ReleaseBuffer(pg->buffers[blkno]);
+		pg->buffers[blkno] = InvalidBuffer;
+	}
+	pg->npinned = 0;
+}
+
 /* The pinned buffer of a block, pinning it on first use */
 static Buffer
 page_pin(HnswPageGraph *pg, BlockNumber blkno)
@@ -435,25 +510,16 @@ page_pin(HnswPageGraph *pg, BlockNumber blkno)
 		BlockNumber n = Max(pg->nbuffers * 2, blkno + 64);
 
 		pg->buffers = repalloc_huge(pg->buffers, sizeof(Buffer) * n);
-		for (BlockNumber i = pg->nbuffers; i < n; i++)
-			pg->buffers[i] = InvalidBuffer;
+		memset(pg->buffers + pg->nbuffers, 0, sizeof(Buffer) * (n - pg->nbuffers));
 		pg->nbuffers = n;
 	}
 	if (!BufferIsValid(pg->buffers[blkno]))
 	{
 		/* keep the number of pins bounded: let them all go and start over */
 		if (pg->npinned >= HNSW_MAX_PINS)
-		{
-			for (BlockNumber i = 0; i < pg->nbuffers; i++)
-				if (BufferIsValid(pg->buffers[i]))
-				{
-					ReleaseBuffer(pg->buffers[i]);
-					pg->buffers[i] = InvalidBuffer;
-				}
-			pg->npinned = 0;
-		}
-		pg->buffers[blkno] = ReadBuffer(pg->index, blkno);
-		pg->npinned++;
+			unpin_all(pg);
+		pg->buffers[blkno] = pin_block(pg, blkno);
+		pg->pinned[pg->npinned++] = blkno;
 	}
 	return pg->buffers[blkno];
 }
@@ -536,10 +602,10 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape)
 	pg->g.prefetch = page_prefetch;
 	pg->index = index;
 	pg->nbuffers = Max(64, HNSW_FIRST_DATA_BLKNO + (BlockNumber) ((uint64) meta.nslots * shape->slotsize / HNSW_PAYLOAD) + 2);
-	pg->buffers = palloc_array(Buffer, pg->nbuffers);
-	for (BlockNumber i = 0; i < pg->nbuffers; i++)
-		pg->buffers[i] = InvalidBuffer;
+	pg->buffers = palloc0(sizeof(Buffer) * pg->nbuffers);	/* InvalidBuffer is 0 */
+	pg->pinned = palloc(sizeof(BlockNumber) * HNSW_MAX_PINS);
 	pg->npinned = 0;
+	pg->recent = recent_for(index);
 	pg->locked[0] = pg->locked[1] = InvalidBuffer;
 	pg->scratch = palloc(shape->slotsize);
 }
@@ -549,10 +615,8 @@ void
 HnswPageGraphEnd(HnswPageGraph *pg)
 {
 	page_slot_release(&pg->g);
-	for (BlockNumber i = 0; i < pg->nbuffers; i++)
-		if (BufferIsValid(pg->buffers[i]))
-			ReleaseBuffer(pg->buffers[i]);
-	pg->npinned = 0;
+	unpin_all(pg);
+	pfree(pg->pinned);
 	pfree(pg->buffers);
 	pfree(pg->scratch);
 	pg->buffers = NULL;
