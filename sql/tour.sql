@@ -24,3 +24,8 @@ FROM docs ORDER BY id;
 -- bad input is an error with a SQLSTATE, never a silent change
 INSERT INTO items (embedding) VALUES ('[1,2]');
 SELECT '[1,NaN,3]'::vector;
+
+-- an approximate nearest-neighbour index, as with pgvector (docs/hnsw.md)
+CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
+SET enable_seqscan = off;  -- three rows: only to show the index at work
+SELECT id FROM items ORDER BY embedding <-> '[3,1,2]' LIMIT 2;

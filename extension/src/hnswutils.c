@@ -828,11 +828,27 @@ HnswSearchEnter(HnswSearch *s, uint32 slot, HnswCandidate *c)
 	return evaluate(s, slot, c);
 }
 
+/* Remember an evaluated node, for the discarded heap of iterative scans */
 static inline void
-discard(HnswSearch *s, HnswCandidate c)
+note_seen(HnswSearch *s, HnswCandidate **seen, int *nseen, int *cap, HnswCandidate c)
 {
-	if (s->keep_discarded && !c.deleted)
-		HnswHeapPush(&s->discarded, c);
+	if (!s->keep_discarded || c.deleted)
+		return;
+	if (*nseen == *cap)
+	{
+		*cap *= 2;
+		*seen = repalloc_huge(*seen, sizeof(HnswCandidate) * *cap);
+	}
+	(*seen)[(*nseen)++] = c;
+}
+
+static int
+cmp_slots(const void *a, const void *b)
+{
+	uint32		x = *(const uint32 *) a;
+	uint32		y = *(const uint32 *) b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int
@@ -860,18 +876,27 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 	HnswHeap	cands;
 	HnswHeap	w;
 	uint32	   *ids = palloc(sizeof(uint32) * 2 * s->shape->m);
+	HnswCandidate *seen = NULL;
+	int			nseen = 0;
+	int			seen_cap = 0;
 	int			n;
 
+	if (s->keep_discarded)
+	{
+		seen_cap = Max(64, ef * 4);
+		seen = palloc(sizeof(HnswCandidate) * seen_cap);
+	}
 	HnswHeapInit(&cands, ef * 4, false);
 	HnswHeapInit(&w, ef + 1, true);
 	for (int i = 0; i < nentries; i++)
 	{
 		HnswHeapPush(&cands, entries[i]);
+		note_seen(s, &seen, &nseen, &seen_cap, entries[i]);
 		if (s->skip_deleted && entries[i].deleted)
 			continue;
 		HnswHeapPush(&w, entries[i]);
 		if (w.count > ef)
-			discard(s, HnswHeapPop(&w));
+			HnswHeapPop(&w);
 	}
 
 	while (cands.count > 0)
@@ -880,17 +905,9 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 		int			nn;
 		int			k = 0;
 
+		/* every remaining candidate is farther than the kept ones */
 		if (w.count >= ef && c.distance > HnswHeapTop(&w).distance)
-		{
-			/* every remaining candidate is farther than the kept ones */
-			if (s->keep_discarded)
-			{
-				discard(s, c);
-				while (cands.count > 0)
-					discard(s, HnswHeapPop(&cands));
-			}
 			break;
-		}
 
 		nn = HnswReadNeighbours(g, c.slot, layer, ids);
 		for (int i = 0; i < nn; i++)
@@ -906,6 +923,7 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 
 			if (!evaluate(s, ids[i], &e))
 				continue;
+			note_seen(s, &seen, &nseen, &seen_cap, e);
 			if (w.count < ef || e.distance < HnswHeapTop(&w).distance)
 			{
 				HnswHeapPush(&cands, e);
@@ -913,16 +931,32 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 					continue;
 				HnswHeapPush(&w, e);
 				if (w.count > ef)
-					discard(s, HnswHeapPop(&w));
+					HnswHeapPop(&w);
 			}
-			else
-				discard(s, e);
 		}
 	}
 
 	n = w.count;
 	memcpy(out, w.items, sizeof(HnswCandidate) * n);
 	qsort(out, n, sizeof(HnswCandidate), cmp_candidates);
+
+	/*
+	 * Iterative scans: every node evaluated here and not returned now is kept
+	 * for a later round, exactly once (each node is evaluated only once).
+	 */
+	if (s->keep_discarded)
+	{
+		uint32	   *kept = palloc(sizeof(uint32) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+			kept[i] = out[i].slot;
+		qsort(kept, n, sizeof(uint32), cmp_slots);
+		for (int i = 0; i < nseen; i++)
+			if (!bsearch(&seen[i].slot, kept, n, sizeof(uint32), cmp_slots))
+				HnswHeapPush(&s->discarded, seen[i]);
+		pfree(kept);
+		pfree(seen);
+	}
 	pfree(cands.items);
 	pfree(w.items);
 	pfree(ids);
