@@ -81,9 +81,12 @@ mem_list(HnswBuildState *bs, uint32 node, int layer)
 	}
 }
 
-/* Add newnode to node's list on a layer, pruning a full list with Alg. 4 */
-static void
-mem_link(HnswBuildState *bs, uint32 node, int layer, uint32 newnode, float distance)
+/*
+ * Add newnode to node's list on a layer, pruning a full list with Alg. 4;
+ * writes the members the pruning dropped to dropped, returns how many
+ */
+static int
+mem_link(HnswBuildState *bs, uint32 node, int layer, uint32 newnode, uint32 *dropped)
 {
 	const HnswShape *shape = &bs->shape;
 	int			lm = HnswLayerM(shape, layer);
@@ -93,12 +96,14 @@ mem_link(HnswBuildState *bs, uint32 node, int layer, uint32 newnode, float dista
 	int			n = 0;
 	int			k;
 
+	int			ndropped = 0;
+
 	while (n < lm && ids[n] != HNSW_NO_SLOT)
 		n++;
 	if (n < lm)
 	{
 		ids[n] = newnode;
-		return;
+		return 0;
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -109,8 +114,19 @@ mem_link(HnswBuildState *bs, uint32 node, int layer, uint32 newnode, float dista
 	data[n] = bs->mg.base + (Size) newnode * shape->slotsize + HnswDataOffset(shape);
 	k = HnswPrune(shape, bs->mg.base + (Size) node * shape->slotsize + HnswDataOffset(shape),
 				  cand, data, n + 1, lm, cand);
+	for (int i = 0; i < n; i++)
+	{
+		bool		kept = false;
+
+		for (int j = 0; j < k; j++)
+			if (cand[j] == ids[i])
+				kept = true;
+		if (!kept)
+			dropped[ndropped++] = ids[i];
+	}
 	for (int i = 0; i < lm; i++)
 		ids[i] = i < k ? cand[i] : HNSW_NO_SLOT;
+	return ndropped;
 }
 
 /* Insert an element into the in-memory graph; false when it is full */
@@ -149,8 +165,34 @@ mem_insert(HnswBuildState *bs, const char *data, ItemPointer tid)
 	bs->mg.g.nslots += 1 + nupper;
 
 	for (int layer = plan->top; layer >= 0; layer--)
+	{
+		int			lm = HnswLayerM(shape, layer);
+		uint32		dropped[2 * HNSW_MAX_M];
+		int			ndropped = 0;
+		uint32	   *mine = mem_list(bs, slots[0], layer);
+		int			n = 0;
+
 		for (int i = 0; i < plan->count[layer]; i++)
-			mem_link(bs, plan->ids[layer][i], layer, slots[0], plan->dists[layer][i]);
+		{
+			uint32		d[2 * HNSW_MAX_M];
+			int			nd = mem_link(bs, plan->ids[layer][i], layer, slots[0], d);
+
+			for (int j = 0; j < nd && ndropped < lm; j++)
+				dropped[ndropped++] = d[j];
+		}
+		/* the new node adopts what its links pushed out, while it has room */
+		while (n < lm && mine[n] != HNSW_NO_SLOT)
+			n++;
+		for (int j = 0; j < ndropped && n < lm; j++)
+		{
+			bool		present = dropped[j] == slots[0];
+
+			for (int i = 0; i < n && !present; i++)
+				present = mine[i] == dropped[j];
+			if (!present)
+				mine[n++] = dropped[j];
+		}
+	}
 
 	if (bs->entry == HNSW_NO_SLOT || level > bs->entry_level)
 	{

@@ -342,10 +342,12 @@ apply_link(char *slotdata, void *arg)
  * with Alg. 4 when the list is full.  Retries when a concurrent writer
  * changed the list between reading and locking it.
  */
-static void
+static int
 link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
-		uint32 newnode, const char *newdata)
+		uint32 newnode, const char *newdata, uint32 *dropped)
 {
+	int			ndropped = 0;
+
 	int			lm = HnswLayerM(shape, layer);
 	uint32	   *cur = palloc(sizeof(uint32) * (lm + 1));
 	uint32	   *list = palloc(sizeof(uint32) * (lm + 1));
@@ -398,7 +400,20 @@ link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int l
 		a.stale = false;
 		HnswUpdateSlot(index, shape, lslot, apply_link, &a);
 		if (!a.stale)
+		{
+			/* the members the pruning dropped may have lost their only way in */
+			for (int i = 0; i < a.nexpect; i++)
+			{
+				bool		kept = false;
+
+				for (int j = 0; j < a.nlist; j++)
+					if (a.list[j] == cur[i])
+						kept = true;
+				if (!kept)
+					dropped[ndropped++] = cur[i];
+			}
 			break;
+		}
 	}
 out:
 	pfree(cur);
@@ -406,6 +421,70 @@ out:
 	pfree(data);
 	pfree(copies);
 	pfree(nodedata);
+	return ndropped;
+}
+
+typedef struct AdoptArg
+{
+	int			off;
+	int			lm;
+	const uint32 *ids;
+	int			n;
+	uint32		owner;			/* upper slot: its node */
+	int			layer;
+} AdoptArg;
+
+/* Append ids to a list while it has room, skipping those already in it */
+static bool
+apply_adopt(char *slotdata, void *arg)
+{
+	AdoptArg   *a = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	uint32	   *list = (uint32 *) (slotdata + a->off);
+	int			n = 0;
+	bool		changed = false;
+
+	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
+		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->owner))
+		return false;
+	while (n < a->lm && list[n] != HNSW_NO_SLOT)
+		n++;
+	for (int i = 0; i < a->n && n < a->lm; i++)
+	{
+		bool		present = false;
+
+		for (int j = 0; j < n; j++)
+			if (list[j] == a->ids[i])
+				present = true;
+		if (!present)
+		{
+			list[n++] = a->ids[i];
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/*
+ * Give node's list on a layer the ids, as far as it has room: the new node
+ * adopts the neighbours its links pushed out of full lists, so that they
+ * keep a way in.
+ */
+void
+HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node,
+					int layer, const uint32 *ids, int n)
+{
+	AdoptArg	a;
+	uint32		lslot;
+
+	if (n == 0 || !list_location(shape, g, node, layer, &lslot, &a.off))
+		return;
+	a.lm = HnswLayerM(shape, layer);
+	a.ids = ids;
+	a.n = n;
+	a.owner = node;
+	a.layer = layer;
+	HnswUpdateSlot(index, shape, lslot, apply_adopt, &a);
 }
 
 typedef struct TidArg
@@ -482,8 +561,17 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	HnswReadMeta(index, &meta);
 	pg.g.nslots = Max(pg.g.nslots, meta.nslots);
 	for (int layer = plan->top; layer >= 0; layer--)
+	{
+		int			lm = HnswLayerM(shape, layer);
+		uint32	   *dropped = palloc(sizeof(uint32) * (lm + 1) * Max(plan->count[layer], 1));
+		int			ndropped = 0;
+
 		for (int i = 0; i < plan->count[layer]; i++)
-			link_to(index, shape, &pg.g, plan->ids[layer][i], layer, slots[0], data);
+			ndropped += link_to(index, shape, &pg.g, plan->ids[layer][i], layer, slots[0], data,
+								dropped + ndropped);
+		HnswAdoptNeighbours(index, shape, &pg.g, slots[0], layer, dropped, ndropped);
+		pfree(dropped);
+	}
 
 	/* 4. entry point */
 	if (meta.entry == HNSW_NO_SLOT || level > meta.entry_level)

@@ -34,6 +34,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "common/pg_prng.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -391,6 +392,125 @@ pass_free(VacuumState *vs)
 	}
 }
 
+typedef struct ReplaceArg
+{
+	int			pos;
+	uint32		id;
+} ReplaceArg;
+
+static bool
+apply_replace(char *slotdata, void *arg)
+{
+	ReplaceArg *r = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+
+	if (hdr->kind != HNSW_SLOT_NODE)
+		return false;
+	((uint32 *) (slotdata + HNSW_NEIGHBOURS_OFFSET))[r->pos] = r->id;
+	return true;
+}
+
+/*
+ * Pass 4: every live node must be reachable from the entry point.  Pruning
+ * (in inserts and in the repair above) can take away a node's last incoming
+ * link; such a node gets one from a reached neighbour of its own, into a free
+ * place, or over a random entry of the second half of a full list.  The node
+ * that loses its place may need the same in the next round.
+ */
+static void
+pass_connect(VacuumState *vs)
+{
+	const HnswShape *shape = &vs->shape;
+	HnswGraph  *g = &vs->pg.g;
+	HnswMetaPageData meta;
+	int			lm = 2 * shape->m;
+	uint32	   *ids = palloc(sizeof(uint32) * lm);
+	bool	   *reached;
+	uint32	   *queue;
+	uint32		nslots;
+
+	HnswReadMeta(vs->index, &meta);
+	if (meta.entry == HNSW_NO_SLOT)
+		return;
+	nslots = g->nslots = Max(g->nslots, meta.nslots);
+	reached = palloc(nslots);
+	queue = palloc(sizeof(uint32) * nslots);
+
+	for (int round = 0; round < 3; round++)
+	{
+		uint32		head = 0,
+					tail = 0,
+					missing = 0;
+
+		memset(reached, 0, nslots);
+		reached[meta.entry] = true;
+		queue[tail++] = meta.entry;
+		while (head < tail)
+		{
+			uint32		node = queue[head++];
+			HnswSlotHeader hdr;
+
+			vacuum_delay_point();
+			if (!HnswReadHeader(g, node, &hdr) || hdr.kind != HNSW_SLOT_NODE)
+				continue;
+			for (int layer = 0; layer <= hdr.level; layer++)
+			{
+				int			n = HnswReadNeighbours(g, node, layer, ids);
+
+				for (int i = 0; i < n; i++)
+					if (!reached[ids[i]])
+					{
+						reached[ids[i]] = true;
+						queue[tail++] = ids[i];
+					}
+			}
+		}
+
+		for (uint32 slot = 0; slot < nslots; slot++)
+		{
+			HnswSlotHeader hdr;
+			uint32		source = HNSW_NO_SLOT;
+			int			n;
+
+			if (reached[slot] || !HnswReadHeader(g, slot, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
+				(hdr.flags & HNSW_NODE_DELETED))
+				continue;
+			missing++;
+			n = HnswReadNeighbours(g, slot, 0, ids);
+			for (int i = 0; i < n; i++)
+			{
+				uint32		theirs[2 * HNSW_MAX_M];
+
+				if (!reached[ids[i]])
+					continue;
+				if (source == HNSW_NO_SLOT)
+					source = ids[i];
+				if (HnswReadNeighbours(g, ids[i], 0, theirs) < lm)
+				{
+					source = ids[i];
+					break;
+				}
+			}
+			if (source == HNSW_NO_SLOT)
+				continue;
+			if (HnswReadNeighbours(g, source, 0, ids) < lm)
+				HnswAdoptNeighbours(vs->index, shape, g, source, 0, &slot, 1);
+			else
+			{
+				ReplaceArg	r = {shape->m + (int) pg_prng_uint64_range(&pg_global_prng_state, 0, shape->m - 1), slot};
+
+				HnswUpdateSlot(vs->index, shape, source, apply_replace, &r);
+			}
+			reached[slot] = true;
+		}
+		if (missing == 0)
+			break;
+	}
+	pfree(ids);
+	pfree(reached);
+	pfree(queue);
+}
+
 /* ambulkdelete */
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -428,6 +548,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		LockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		pass_free(&vs);
+		pass_connect(&vs);
 	}
 
 	HnswPageGraphEnd(&vs.pg);
