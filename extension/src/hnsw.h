@@ -266,6 +266,7 @@ typedef struct HnswSearch
 	HnswHeap	discarded;		/* iterative scans: evaluated, not returned */
 	bool		keep_discarded;
 	int64		evaluated;		/* distances computed */
+	uint32		tiebreak;		/* seed for ordering equal distances */
 } HnswSearch;
 
 /* hnsw.c */
@@ -314,8 +315,8 @@ extern bool HnswSearchToLayer(HnswSearch *s, uint32 entry, int entry_level, int 
 							  HnswCandidate *ep);
 extern int	HnswSelectNeighbours(const HnswShape *shape, HnswCandidate *cands, int ncands,
 								 char **data, int mmax, int *out);
-extern int	HnswPrune(const HnswShape *shape, const char *base_data, uint32 *slots, char **data,
-					  int n, int mmax, uint32 *out);
+extern int	HnswPrune(const HnswShape *shape, uint32 base, const char *base_data, uint32 *slots,
+					  char **data, int n, int mmax, uint32 *out);
 extern int	HnswRandomLevel(pg_prng_state *prng, int m);
 
 /* hnswutils.c: pages */

@@ -112,7 +112,7 @@ mem_link(HnswBuildState *bs, uint32 node, int layer, uint32 newnode, uint32 *dro
 	}
 	cand[n] = newnode;
 	data[n] = bs->mg.base + (Size) newnode * shape->slotsize + HnswDataOffset(shape);
-	k = HnswPrune(shape, bs->mg.base + (Size) node * shape->slotsize + HnswDataOffset(shape),
+	k = HnswPrune(shape, node, bs->mg.base + (Size) node * shape->slotsize + HnswDataOffset(shape),
 				  cand, data, n + 1, lm, cand);
 	for (int i = 0; i < n; i++)
 	{

@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "common/hashfn.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -59,6 +60,7 @@ HnswPlanNeighbours(HnswSearch *s, uint32 entry, int entry_level, int level, Hnsw
 
 	plan->level = level;
 	plan->top = -1;
+	s->tiebreak = hash_bytes((const unsigned char *) s->query, shape->datasize) ^ g->nslots;
 	plan->duplicate = HNSW_NO_SLOT;
 	s->skip_deleted = true;
 	HnswSearchReset(s);
@@ -389,7 +391,7 @@ link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int l
 			}
 			list[n] = newnode;
 			data[n] = (char *) newdata;
-			a.nlist = HnswPrune(shape, nodedata, list, data, n + 1, lm, list);
+			a.nlist = HnswPrune(shape, node, nodedata, list, data, n + 1, lm, list);
 		}
 		a.shape = shape;
 		a.layer = layer;

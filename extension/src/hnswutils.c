@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -851,15 +852,38 @@ cmp_slots(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Order candidates by distance.  Ties (duplicates above all) are broken by a
+ * hash of the slot id mixed with a seed that differs from list to list: with
+ * a fixed order, every list would keep the same few of many equal vectors
+ * and the others would lose all their incoming links.
+ */
+typedef struct TieBreak
+{
+	uint32		seed;
+	const uint32 *slots;		/* position -> slot id, or NULL: .slot is the id */
+} TieBreak;
+
 static int
-cmp_candidates(const void *a, const void *b)
+cmp_candidates(const void *a, const void *b, void *arg)
 {
 	const HnswCandidate *ca = a;
 	const HnswCandidate *cb = b;
+	const TieBreak *t = arg;
+	uint32		sa,
+				sb,
+				ha,
+				hb;
 
 	if (ca->distance != cb->distance)
 		return ca->distance < cb->distance ? -1 : 1;
-	return ca->slot < cb->slot ? -1 : ca->slot > cb->slot;
+	sa = t->slots ? t->slots[ca->slot] : ca->slot;
+	sb = t->slots ? t->slots[cb->slot] : cb->slot;
+	ha = murmurhash32(sa ^ t->seed);
+	hb = murmurhash32(sb ^ t->seed);
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	return sa < sb ? -1 : sa > sb;
 }
 
 /*
@@ -938,7 +962,11 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 
 	n = w.count;
 	memcpy(out, w.items, sizeof(HnswCandidate) * n);
-	qsort(out, n, sizeof(HnswCandidate), cmp_candidates);
+	{
+		TieBreak	t = {s->tiebreak, NULL};
+
+		qsort_arg(out, n, sizeof(HnswCandidate), cmp_candidates, &t);
+	}
 
 	/*
 	 * Iterative scans: every node evaluated here and not returned now is kept
@@ -1001,17 +1029,29 @@ HnswSelectNeighbours(const HnswShape *shape, HnswCandidate *cands, int ncands,
 					 char **data, int mmax, int *out)
 {
 	int			n = 0;
+	int			ndup = 0;
 
 	for (int i = 0; i < ncands && n < mmax; i++)
 	{
 		bool		good = true;
+		bool		dup = false;
 
 		for (int j = 0; j < n; j++)
+		{
 			if (HnswDistance(shape, data[i], data[out[j]]) < cands[i].distance)
 			{
 				good = false;
 				break;
 			}
+			if (!dup && memcmp(data[i], data[out[j]], shape->datasize) == 0)
+				dup = true;
+		}
+		/*
+		 * Copies of a vector already kept take at most half the list, so a
+		 * crowd of identical vectors keeps links to the rest of the graph.
+		 */
+		if (good && dup && ndup++ >= mmax / 2)
+			good = false;
 		if (good)
 			out[n++] = i;
 	}
@@ -1025,9 +1065,11 @@ HnswSelectNeighbours(const HnswShape *shape, HnswCandidate *cands, int ncands,
  * many.
  */
 int
-HnswPrune(const HnswShape *shape, const char *base_data, uint32 *slots, char **data, int n,
-		  int mmax, uint32 *out)
+HnswPrune(const HnswShape *shape, uint32 base, const char *base_data, uint32 *slots, char **data,
+		  int n, int mmax, uint32 *out)
 {
+	TieBreak	t = {base, slots};
+
 	HnswCandidate *c = palloc(sizeof(HnswCandidate) * n);
 	char	  **d = palloc(sizeof(char *) * n);
 	int		   *keep = palloc(sizeof(int) * mmax);
@@ -1039,7 +1081,7 @@ HnswPrune(const HnswShape *shape, const char *base_data, uint32 *slots, char **d
 		c[i].distance = HnswDistance(shape, base_data, data[i]);
 		c[i].deleted = false;
 	}
-	qsort(c, n, sizeof(HnswCandidate), cmp_candidates);
+	qsort_arg(c, n, sizeof(HnswCandidate), cmp_candidates, &t);
 	for (int i = 0; i < n; i++)
 		d[i] = data[c[i].slot];
 	k = HnswSelectNeighbours(shape, c, n, d, mmax, keep);

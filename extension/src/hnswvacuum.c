@@ -229,7 +229,7 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 			data[i] = MemoryContextAlloc(vs->tmpctx, shape->datasize);
 			HnswReadData(g, cand[i], data[i]);
 		}
-		a.nlist = HnswPrune(shape, nodedata, cand, data, nc, lm, cand);
+		a.nlist = HnswPrune(shape, node, nodedata, cand, data, nc, lm, cand);
 		a.list = cand;
 		a.owner = node;
 		a.layer = layer;
