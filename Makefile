@@ -5,7 +5,7 @@ PG_MAJOR := $(shell ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed -
 PG_CONFIG ?= $(if $(PG_MAJOR),/usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config,pg_config)
 export PG_CONFIG
 
-.PHONY: all deps extension install test run stop bench bench-distance bench-exact-scan clean
+.PHONY: all deps extension install test run stop bench bench-distance bench-exact-scan bench-hnsw clean
 
 all: extension
 
@@ -29,7 +29,7 @@ run: extension
 stop:
 	@tests/lib/run.sh stop
 
-bench: bench-distance bench-exact-scan
+bench: bench-distance bench-exact-scan bench-hnsw
 
 bench-distance: deps
 	tests/bench/bench_distance.sh
@@ -37,6 +37,10 @@ bench-distance: deps
 bench-exact-scan: deps
 	@tests/lib/deps.sh bench
 	tests/bench/exact_scan.sh
+
+bench-hnsw: deps
+	@tests/lib/deps.sh bench
+	tests/bench/hnsw.sh
 
 clean:
 	$(MAKE) -C extension clean PG_CONFIG=$(PG_CONFIG)

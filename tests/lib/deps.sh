@@ -48,7 +48,7 @@ apt_install build-essential util-linux perl \
 
 for what in "$@"; do
     case "$what" in
-        bench) apt_install dataset-fashion-mnist libhnswlib-dev gnuplot-nox libpq-dev ;;
+        bench) apt_install dataset-fashion-mnist libhnswlib-dev gnuplot-nox libpq-dev g++ ;;
         *) say "unknown group '$what'"; exit 2 ;;
     esac
 done
