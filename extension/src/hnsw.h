@@ -327,6 +327,12 @@ extern void HnswReadMeta(Relation index, HnswMetaPageData *meta);
 extern void HnswSlotLocation(const HnswShape *shape, uint32 slot, BlockNumber *blkno, int *offset);
 extern void HnswWriteSlotBytes(Relation index, const HnswShape *shape, uint32 slot, int off,
 							   const char *src, int len);
+extern bool HnswListLocation(const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+							 uint32 *slot, int *off);
+extern bool HnswListOwned(const char *slotdata, uint32 node, int layer);
+extern bool HnswSwapList(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node,
+						 int layer, const uint32 *expect, int nexpect, const uint32 *list,
+						 int nlist);
 extern void HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
 						   bool (*update) (char *slotdata, void *arg), void *arg);
 

@@ -280,65 +280,6 @@ update_entry_point(Relation index, uint32 node, int level)
 	UnlockReleaseBuffer(metabuf);
 }
 
-/* Where a node keeps its list for a layer: a slot and a byte offset in it */
-static bool
-list_location(const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
-			  uint32 *slot, int *off)
-{
-	if (layer == 0)
-	{
-		*slot = node;
-		*off = HNSW_NEIGHBOURS_OFFSET;
-		return true;
-	}
-	else
-	{
-		int			first;
-
-		*slot = HnswUpperSlotFor(shape, g, node, layer, &first);
-		*off = HNSW_UPPER_IDS_OFFSET + first * (int) sizeof(uint32);
-		return *slot != HNSW_NO_SLOT;
-	}
-}
-
-typedef struct LinkArg
-{
-	const HnswShape *shape;
-	uint32		node;			/* whose list */
-	int			layer;
-	int			off;			/* of the list in the slot */
-	int			lm;
-	const uint32 *expect;		/* the list the new one was computed from */
-	int			nexpect;
-	const uint32 *list;			/* the new list */
-	int			nlist;
-	bool		stale;			/* out: the list had changed */
-} LinkArg;
-
-static bool
-apply_link(char *slotdata, void *arg)
-{
-	LinkArg    *a = arg;
-	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
-	uint32	   *ids = (uint32 *) (slotdata + a->off);
-	int			n = 0;
-
-	/* the slot must still be the list we read */
-	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
-		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->node))
-		return false;
-	while (n < a->lm && ids[n] != HNSW_NO_SLOT)
-		n++;
-	if (n != a->nexpect || memcmp(ids, a->expect, sizeof(uint32) * n) != 0)
-	{
-		a->stale = true;
-		return false;
-	}
-	for (int i = 0; i < a->lm; i++)
-		ids[i] = i < a->nlist ? a->list[i] : HNSW_NO_SLOT;
-	return true;
-}
-
 /*
  * Add new (element data newdata) to the list of node on a layer, pruning
  * with Alg. 4 when the list is full.  Retries when a concurrent writer
@@ -348,40 +289,32 @@ static int
 link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
 		uint32 newnode, const char *newdata, uint32 *dropped)
 {
-	int			ndropped = 0;
-
 	int			lm = HnswLayerM(shape, layer);
 	uint32	   *cur = palloc(sizeof(uint32) * (lm + 1));
 	uint32	   *list = palloc(sizeof(uint32) * (lm + 1));
 	char	  **data = palloc(sizeof(char *) * (lm + 1));
 	char	   *copies = palloc((Size) shape->datasize * (lm + 1));
 	char	   *nodedata = palloc(shape->datasize);
+	int			ndropped = 0;
 
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		LinkArg		a;
 		HnswSlotHeader hdr;
-		uint32		lslot;
 		int			n;
+		int			nlist;
 
 		if (!HnswReadHeader(g, node, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
 			hdr.level < layer || (hdr.flags & HNSW_NODE_DELETED))
 			break;
-		if (!list_location(shape, g, node, layer, &lslot, &a.off))
-			break;
-		a.node = node;
 		n = HnswReadNeighbours(g, node, layer, cur);
 		for (int i = 0; i < n; i++)
 			if (cur[i] == newnode)
 				goto out;
 
 		memcpy(list, cur, sizeof(uint32) * n);
-		if (n < lm)
-		{
-			list[n] = newnode;
-			a.nlist = n + 1;
-		}
-		else
+		list[n] = newnode;
+		nlist = n + 1;
+		if (n == lm)
 		{
 			HnswReadData(g, node, nodedata);
 			for (int i = 0; i < n; i++)
@@ -389,33 +322,24 @@ link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int l
 				data[i] = copies + (Size) i * shape->datasize;
 				HnswReadData(g, cur[i], data[i]);
 			}
-			list[n] = newnode;
 			data[n] = (char *) newdata;
-			a.nlist = HnswPrune(shape, node, nodedata, list, data, n + 1, lm, list);
+			nlist = HnswPrune(shape, node, nodedata, list, data, n + 1, lm, list);
 		}
-		a.shape = shape;
-		a.layer = layer;
-		a.lm = lm;
-		a.expect = cur;
-		a.nexpect = n;
-		a.list = list;
-		a.stale = false;
-		HnswUpdateSlot(index, shape, lslot, apply_link, &a);
-		if (!a.stale)
-		{
-			/* the members the pruning dropped may have lost their only way in */
-			for (int i = 0; i < a.nexpect; i++)
-			{
-				bool		kept = false;
+		if (!HnswSwapList(index, shape, g, node, layer, cur, n, list, nlist))
+			continue;
 
-				for (int j = 0; j < a.nlist; j++)
-					if (a.list[j] == cur[i])
-						kept = true;
-				if (!kept)
-					dropped[ndropped++] = cur[i];
-			}
-			break;
+		/* the members the pruning dropped may have lost their only way in */
+		for (int i = 0; i < n; i++)
+		{
+			bool		kept = false;
+
+			for (int j = 0; j < nlist; j++)
+				if (list[j] == cur[i])
+					kept = true;
+			if (!kept)
+				dropped[ndropped++] = cur[i];
 		}
+		break;
 	}
 out:
 	pfree(cur);
@@ -441,13 +365,11 @@ static bool
 apply_adopt(char *slotdata, void *arg)
 {
 	AdoptArg   *a = arg;
-	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
 	uint32	   *list = (uint32 *) (slotdata + a->off);
 	int			n = 0;
 	bool		changed = false;
 
-	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
-		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->owner))
+	if (!HnswListOwned(slotdata, a->owner, a->layer))
 		return false;
 	while (n < a->lm && list[n] != HNSW_NO_SLOT)
 		n++;
@@ -479,7 +401,7 @@ HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32
 	AdoptArg	a;
 	uint32		lslot;
 
-	if (n == 0 || !list_location(shape, g, node, layer, &lslot, &a.off))
+	if (n == 0 || !HnswListLocation(shape, g, node, layer, &lslot, &a.off))
 		return;
 	a.lm = HnswLayerM(shape, layer);
 	a.ids = ids;

@@ -1177,6 +1177,94 @@ HnswReadMeta(Relation index, HnswMetaPageData *meta)
 				 errhint("REINDEX the index.")));
 }
 
+/* Where a node keeps its list for a layer: a slot and a byte offset in it */
+bool
+HnswListLocation(const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+				 uint32 *slot, int *off)
+{
+	int			first;
+
+	if (layer == 0)
+	{
+		*slot = node;
+		*off = HNSW_NEIGHBOURS_OFFSET;
+		return true;
+	}
+	*slot = HnswUpperSlotFor(shape, g, node, layer, &first);
+	*off = HNSW_UPPER_IDS_OFFSET + first * (int) sizeof(uint32);
+	return *slot != HNSW_NO_SLOT;
+}
+
+/* Whether slot data still holds node's list for layer (not freed or reused) */
+bool
+HnswListOwned(const char *slotdata, uint32 node, int layer)
+{
+	const HnswSlotHeader *hdr = (const HnswSlotHeader *) slotdata;
+
+	return layer == 0 ? hdr->kind == HNSW_SLOT_NODE
+		: (hdr->kind == HNSW_SLOT_UPPER && hdr->u.up.owner == node);
+}
+
+typedef struct SwapArg
+{
+	uint32		node;
+	int			layer;
+	int			off;
+	int			lm;
+	const uint32 *expect;
+	int			nexpect;
+	const uint32 *list;
+	int			nlist;
+	bool		stale;
+} SwapArg;
+
+static bool
+apply_swap(char *slotdata, void *arg)
+{
+	SwapArg    *a = arg;
+	uint32	   *ids = (uint32 *) (slotdata + a->off);
+	int			n = 0;
+
+	if (!HnswListOwned(slotdata, a->node, a->layer))
+		return false;
+	while (n < a->lm && ids[n] != HNSW_NO_SLOT)
+		n++;
+	if (n != a->nexpect || memcmp(ids, a->expect, sizeof(uint32) * n) != 0)
+	{
+		a->stale = true;
+		return false;
+	}
+	for (int i = 0; i < a->lm; i++)
+		ids[i] = i < a->nlist ? a->list[i] : HNSW_NO_SLOT;
+	return true;
+}
+
+/*
+ * Replace node's list on a layer by list, if it still is expect (what list
+ * was computed from).  False if a concurrent writer changed it: recompute and
+ * retry.  A list that no longer exists counts as done.
+ */
+bool
+HnswSwapList(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+			 const uint32 *expect, int nexpect, const uint32 *list, int nlist)
+{
+	SwapArg		a;
+	uint32		slot;
+
+	if (!HnswListLocation(shape, g, node, layer, &slot, &a.off))
+		return true;
+	a.node = node;
+	a.layer = layer;
+	a.lm = HnswLayerM(shape, layer);
+	a.expect = expect;
+	a.nexpect = nexpect;
+	a.list = list;
+	a.nlist = nlist;
+	a.stale = false;
+	HnswUpdateSlot(index, shape, slot, apply_swap, &a);
+	return !a.stale;
+}
+
 typedef struct CopyArg
 {
 	int			off;

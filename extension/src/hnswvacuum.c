@@ -124,42 +124,6 @@ pass_remove(VacuumState *vs)
 	}
 }
 
-typedef struct RepairArg
-{
-	uint32		owner;
-	int			layer;
-	int			off;
-	int			lm;
-	const uint32 *expect;
-	int			nexpect;
-	const uint32 *list;
-	int			nlist;
-	bool		stale;
-} RepairArg;
-
-static bool
-apply_repair(char *slotdata, void *arg)
-{
-	RepairArg  *a = arg;
-	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
-	uint32	   *ids = (uint32 *) (slotdata + a->off);
-	int			n = 0;
-
-	if (a->layer == 0 ? hdr->kind != HNSW_SLOT_NODE
-		: (hdr->kind != HNSW_SLOT_UPPER || hdr->u.up.owner != a->owner))
-		return false;
-	while (n < a->lm && ids[n] != HNSW_NO_SLOT)
-		n++;
-	if (n != a->nexpect || memcmp(ids, a->expect, sizeof(uint32) * n) != 0)
-	{
-		a->stale = true;
-		return false;
-	}
-	for (int i = 0; i < a->lm; i++)
-		ids[i] = i < a->nlist ? a->list[i] : HNSW_NO_SLOT;
-	return true;
-}
-
 static bool
 contains(const uint32 *ids, int n, uint32 id)
 {
@@ -169,7 +133,7 @@ contains(const uint32 *ids, int n, uint32 id)
 	return false;
 }
 
-/* Pass 2 on one node and layer: replace deleted neighbours; false if none */
+/* Pass 2 on one node and layer: replace its deleted neighbours, if it has any */
 static void
 repair_list(VacuumState *vs, uint32 node, int layer)
 {
@@ -188,9 +152,8 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 		int			n = HnswReadNeighbours(g, node, layer, cur);
 		int			nc = 0;
 		bool		any = false;
-		RepairArg	a;
-		uint32		lslot;
-		int			first = 0;
+		int			nlist;
+		bool		done;
 
 		for (int i = 0; i < n; i++)
 			if (IS_DELETED(vs, cur[i]))
@@ -229,29 +192,10 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 			data[i] = MemoryContextAlloc(vs->tmpctx, shape->datasize);
 			HnswReadData(g, cand[i], data[i]);
 		}
-		a.nlist = HnswPrune(shape, node, nodedata, cand, data, nc, lm, cand);
-		a.list = cand;
-		a.owner = node;
-		a.layer = layer;
-		a.lm = lm;
-		a.expect = cur;
-		a.nexpect = n;
-		a.stale = false;
-		if (layer == 0)
-		{
-			lslot = node;
-			a.off = HNSW_NEIGHBOURS_OFFSET;
-		}
-		else
-		{
-			lslot = HnswUpperSlotFor(shape, g, node, layer, &first);
-			if (lslot == HNSW_NO_SLOT)
-				break;
-			a.off = HNSW_UPPER_IDS_OFFSET + first * (int) sizeof(uint32);
-		}
-		HnswUpdateSlot(vs->index, shape, lslot, apply_repair, &a);
+		nlist = HnswPrune(shape, node, nodedata, cand, data, nc, lm, cand);
+		done = HnswSwapList(vs->index, shape, g, node, layer, cur, n, cand, nlist);
 		MemoryContextReset(vs->tmpctx);
-		if (!a.stale)
+		if (done)
 			break;
 	}
 	pfree(cur);
@@ -470,6 +414,7 @@ pass_connect(VacuumState *vs)
 		{
 			HnswSlotHeader hdr;
 			uint32		source = HNSW_NO_SLOT;
+			bool		room = false;
 			int			n;
 
 			if (reached[slot] || !HnswReadHeader(g, slot, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
@@ -488,12 +433,13 @@ pass_connect(VacuumState *vs)
 				if (HnswReadNeighbours(g, ids[i], 0, theirs) < lm)
 				{
 					source = ids[i];
+					room = true;
 					break;
 				}
 			}
 			if (source == HNSW_NO_SLOT)
 				continue;
-			if (HnswReadNeighbours(g, source, 0, ids) < lm)
+			if (room)
 				HnswAdoptNeighbours(vs->index, shape, g, source, 0, &slot, 1);
 			else
 			{
