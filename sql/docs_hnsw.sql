@@ -28,6 +28,12 @@ SET maintenance_work_mem = '256MB';
 REINDEX INDEX images_embedding_idx;
 RESET maintenance_work_mem;
 
+SET max_parallel_maintenance_workers = 2;
+SET maintenance_work_mem = '256MB';
+REINDEX INDEX images_embedding_idx;
+RESET max_parallel_maintenance_workers;
+RESET maintenance_work_mem;
+
 SELECT count(*) AS problems FROM vecdb.hnsw_verify('images_embedding_idx');
 
 -- the same answers as an exact scan

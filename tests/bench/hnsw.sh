@@ -199,10 +199,8 @@ if [ "$has_hnsw" != 0 ]; then
     for w in $workers_list; do
         name=items_v_w$w
         say "== CREATE INDEX ... USING hnsw, max_parallel_maintenance_workers = $w"
-        # The table's parallel_workers option decides the workers asked for:
-        # the heap holds only TOAST pointers (~3 MB), under
-        # min_parallel_table_scan_size, so by size the planner asks for none.
-        if [ "$w" -gt 0 ]; then sql -c "ALTER TABLE items SET (parallel_workers = $w)"; else sql -c "ALTER TABLE items RESET (parallel_workers)"; fi
+        # No ALTER TABLE ... SET (parallel_workers): the heap holds only TOAST
+        # pointers (~3 MB), and the build counts the TOAST pages to size itself.
         sql -c "CHECKPOINT"
         # the parallel workers that show up in pg_stat_activity, sampled
         rm -f "$work/seen"
@@ -219,9 +217,10 @@ if [ "$has_hnsw" != 0 ]; then
         out=$({
             echo "SET maintenance_work_mem = '2GB';"
             echo "SET max_parallel_maintenance_workers = $w;"
+            echo "SET client_min_messages = debug1;"
             printf '%s\n' '\timing on'
             echo "CREATE INDEX $name ON items USING hnsw (v vector_l2_ops) WITH (m = $m, ef_construction = $efc);"
-        } | sql)
+        } | sql 2>&1)
         l1=$(lsn)
         kill "$sampler" 2>/dev/null || true
         wait "$sampler" 2>/dev/null || true
@@ -229,6 +228,8 @@ if [ "$has_hnsw" != 0 ]; then
         ms=$(printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
         [ -n "$ms" ] || { say "no timing from psql: $out"; exit 1; }
         seen=$(cat "$work/seen" 2>/dev/null || echo 0)
+        launched=$(printf '%s\n' "$out" | sed -n 's/.*hnsw build of "[^"]*": \([0-9]*\) of.*/\1/p' | tail -n 1)
+        seen="$seen (launched: ${launched:-0})"
         size=$(sql -c "SELECT pg_relation_size('$name')")
         wal=$(lsn_diff "$l1" "$l0")
         read -r recs fpi by < <(wal_detail "$l0" "$l1"; echo) || true
@@ -238,7 +239,7 @@ if [ "$has_hnsw" != 0 ]; then
         say "   $(awk -v ms="$ms" 'BEGIN { printf "%.1f", ms / 1000 }') s, index $((size / 1048576)) MB, WAL $((wal / 1048576)) MB, parallel workers seen: $seen"
         if [ -z "$index" ]; then index=$name; else sql -c "DROP INDEX $name"; fi
     done
-    sql -c "ALTER TABLE items RESET (parallel_workers)" -c "CHECKPOINT"
+    sql -c "CHECKPOINT"
     w0=${workers_list%% *}
 
     say "== queries through SQL: $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"

@@ -469,36 +469,92 @@ SQL
     q >/dev/null 2>&1 <<<"DROP TABLE ul, ul_q"
 }
 
-# 7b. a parallel build (2 workers asked for; whether any ran is a note)
+# 7b. parallel builds over wide vectors that live in the TOAST table: the
+# heap alone is far below min_parallel_table_scan_size, so PostgreSQL's rule
+# would ask for no worker; the build counts the TOAST pages and goes parallel
+# without any ALTER TABLE ... SET (parallel_workers).  Also a parallel build
+# that outgrows maintenance_work_mem, and one under CONCURRENTLY.
 test_parallel() {
-    local out watch
-    out=$(q 2>&1 <<SQL
-CREATE TABLE par (id int, v vector(20));
-CREATE TABLE par_q (id int, v vector(20));
-INSERT INTO par SELECT i, hnsw_test.gauss(71, i, 20) FROM generate_series(1, 10000) i;
-INSERT INTO par_q SELECT i, hnsw_test.gauss(72, i, 20) FROM generate_series(1, 50) i;
+    local out
+    # an iterative scan goes on until it has returned every node it can reach
+    check_all_indexed() {
+        out=$(q 2>&1 <<SQL
+SET enable_seqscan = off;
+SET hnsw.iterative_scan = relaxed_order;
+SELECT hnsw_test.plan_uses('par_idx', 'SELECT id FROM par ORDER BY v <-> (SELECT v FROM par_q WHERE id = 1) LIMIT 5000');
+SELECT count(DISTINCT id) FROM (SELECT id FROM par ORDER BY v <-> (SELECT v FROM par_q WHERE id = 1) LIMIT 5000) s;
 SQL
 )
-    ok $? "parallel: a table of 10,000 rows" "$out"
-    # watch for parallel workers while the index builds
-    (for _ in $(seq 1 600); do
-        q <<<"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'parallel worker' AND datname = '$db'" 2>/dev/null
-        sleep 0.05
-    done) >"$work/par_watch" &
-    watch=$!
+        expect "$1: an iterative index scan returns all 3,000 rows" "t
+3000" "$out"
+    }
+    out=$(q 2>&1 <<SQL
+CREATE TABLE par (id int, v vector(1000));
+CREATE TABLE par_q (id int, v vector(1000));
+INSERT INTO par SELECT i, hnsw_test.embed(71, i, 1000) FROM generate_series(1, 3000) i;
+INSERT INTO par_q SELECT i, hnsw_test.embed(72, i, 1000) FROM generate_series(1, 30) i;
+SELECT pg_relation_size('par') < 1024 * 1024 AND pg_total_relation_size('par') > 12 * 1024 * 1024;
+SQL
+)
+    expect "parallel: 3,000 rows of vector(1000), under 1 MB of heap and over 12 MB of TOAST" t "$out"
+
+    # 12 MB of TOAST is three times 4 MB: two workers by the log-3 rule
     out=$(q 2>&1 <<SQL
 SET max_parallel_maintenance_workers = 2;
-SET min_parallel_table_scan_size = 0;
-SET maintenance_work_mem = '128MB';
+SET min_parallel_table_scan_size = '4MB';
+SET maintenance_work_mem = '64MB';
+SET client_min_messages = debug1;
 CREATE INDEX par_idx ON par USING hnsw (v vector_l2_ops);
 SQL
 )
-    ok $? "parallel: CREATE INDEX with max_parallel_maintenance_workers = 2" "$out"
-    kill "$watch" 2>/dev/null
-    wait "$watch" 2>/dev/null
-    note "parallel workers seen during the build: at most $(sort -n "$work/par_watch" | tail -n 1)"
+    grep -qE 'hnsw build of "par_idx": [12] of 2 parallel workers launched' <<<"$out"
+    ok $? "parallel: CREATE INDEX asks for 2 workers for TOASTed vectors, and they start" "$out"
     check_recall "parallel build" par par_idx par_q '<->' 100
     check_verify "parallel build" par_idx
+    check_all_indexed "parallel build"
+
+    out=$(q 2>&1 <<SQL
+DROP INDEX par_idx;
+SET max_parallel_maintenance_workers = 2;
+SET min_parallel_table_scan_size = '4MB';
+SET maintenance_work_mem = '1MB';
+SET client_min_messages = debug1;
+CREATE INDEX par_idx ON par USING hnsw (v vector_l2_ops);
+SQL
+)
+    grep -qE 'hnsw build of "par_idx": [12] of 2 parallel workers launched' <<<"$out" &&
+        [ "$(grep -c 'no longer fits into maintenance_work_mem' <<<"$out")" = 1 ]
+    ok $? "parallel: a parallel build over maintenance_work_mem says so once and goes on on disk" "$out"
+    check_recall "parallel build on disk" par par_idx par_q '<->' 100
+    check_verify "parallel build on disk" par_idx
+    check_all_indexed "parallel build on disk"
+
+    out=$(q 2>&1 <<SQL
+DROP INDEX par_idx;
+SET max_parallel_maintenance_workers = 2;
+SET min_parallel_table_scan_size = '4MB';
+SET client_min_messages = debug1;
+CREATE INDEX CONCURRENTLY par_idx ON par USING hnsw (v vector_l2_ops);
+SQL
+)
+    grep -qE 'hnsw build of "par_idx": [12] of 2 parallel workers launched' <<<"$out"
+    ok $? "parallel: CREATE INDEX CONCURRENTLY builds in parallel" "$out"
+    check_recall "parallel build, concurrently" par par_idx par_q '<->' 100
+    check_verify "parallel build, concurrently" par_idx
+
+    # no workers where PostgreSQL forbids them or the user says none
+    out=$(q 2>&1 <<SQL
+SET max_parallel_maintenance_workers = 0;
+SET min_parallel_table_scan_size = '4MB';
+SET client_min_messages = debug1;
+CREATE INDEX par_idx0 ON par USING hnsw (v vector_l2_ops);
+SET max_parallel_maintenance_workers = 2;
+CREATE TEMP TABLE par_temp AS SELECT * FROM par;
+CREATE INDEX ON par_temp USING hnsw (v vector_l2_ops);
+SQL
+)
+    ! grep -q 'parallel workers launched' <<<"$out"
+    ok $? "parallel: no workers with max_parallel_maintenance_workers = 0 or for a temporary table" "$out"
     q >/dev/null 2>&1 <<<"DROP TABLE par, par_q"
 }
 
