@@ -351,7 +351,7 @@ extern int	HnswUpperSlotsNeeded(const HnswShape *shape, int level);
 extern void HnswFormNode(const HnswShape *shape, const HnswPlan *plan, uint32 node,
 						 const uint32 *upper, const char *data, ItemPointer heap_tid,
 						 char **images);
-extern void HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g,
+extern int	HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g,
 								uint32 node, int layer, const uint32 *ids, int n);
 extern void HnswInsertElement(Relation index, const HnswShape *shape, const char *data,
 							  ItemPointer heap_tid);

@@ -284,10 +284,15 @@ update_entry_point(Relation index, uint32 node, int level)
  * Add new (element data newdata) to the list of node on a layer, pruning
  * with Alg. 4 when the list is full.  Retries when a concurrent writer
  * changed the list between reading and locking it.
+ *
+ * Returns how many live members the pruning dropped, writing them to
+ * dropped[] and, for each, the nearest member that kept its place to
+ * cover[] (the one through which the heuristic judged it reachable).  Sets
+ * *kept when the list ends up holding newnode.
  */
 static int
 link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
-		uint32 newnode, const char *newdata, uint32 *dropped)
+		uint32 newnode, const char *newdata, uint32 *dropped, uint32 *cover, bool *kept)
 {
 	int			lm = HnswLayerM(shape, layer);
 	uint32	   *cur = palloc(sizeof(uint32) * (lm + 1));
@@ -309,7 +314,10 @@ link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int l
 		n = HnswReadNeighbours(g, node, layer, cur);
 		for (int i = 0; i < n; i++)
 			if (cur[i] == newnode)
+			{
+				*kept = true;
 				goto out;
+			}
 
 		memcpy(list, cur, sizeof(uint32) * n);
 		list[n] = newnode;
@@ -328,16 +336,44 @@ link_to(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int l
 		if (!HnswSwapList(index, shape, g, node, layer, cur, n, list, nlist))
 			continue;
 
-		/* the members the pruning dropped may have lost their only way in */
+		for (int j = 0; j < nlist; j++)
+			if (list[j] == newnode)
+				*kept = true;
+
+		/*
+		 * The members the pruning dropped may have lost their only way in.
+		 * A deleted one is left out: VACUUM is taking it out of the graph,
+		 * and a new link to it could outlive its slot.
+		 */
 		for (int i = 0; i < n; i++)
 		{
-			bool		kept = false;
+			bool		gone = true;
+			float		best = 0;
 
+			for (int j = 0; j < nlist && gone; j++)
+				gone = list[j] != cur[i];
+			if (!gone || !HnswReadHeader(g, cur[i], &hdr) || hdr.kind != HNSW_SLOT_NODE ||
+				(hdr.flags & HNSW_NODE_DELETED))
+				continue;
+			dropped[ndropped] = cur[i];
+			cover[ndropped] = HNSW_NO_SLOT;
 			for (int j = 0; j < nlist; j++)
-				if (list[j] == cur[i])
-					kept = true;
-			if (!kept)
-				dropped[ndropped++] = cur[i];
+			{
+				int			p = n;
+				float		d;
+
+				while (p > 0 && (p == n ? newnode : cur[p]) != list[j])
+					p--;
+				if ((p == n ? newnode : cur[p]) != list[j])
+					continue;
+				d = HnswDistance(shape, data[i], data[p]);
+				if (cover[ndropped] == HNSW_NO_SLOT || d < best)
+				{
+					cover[ndropped] = list[j];
+					best = d;
+				}
+			}
+			ndropped++;
 		}
 		break;
 	}
@@ -350,6 +386,15 @@ out:
 	return ndropped;
 }
 
+static bool
+contains_id(const uint32 *ids, int n, uint32 id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 typedef struct AdoptArg
 {
 	int			off;
@@ -358,6 +403,7 @@ typedef struct AdoptArg
 	int			n;
 	uint32		owner;			/* upper slot: its node */
 	int			layer;
+	int			placed;			/* ids[0 .. placed) are in the list now */
 } AdoptArg;
 
 /* Append ids to a list while it has room, skipping those already in it */
@@ -369,32 +415,35 @@ apply_adopt(char *slotdata, void *arg)
 	int			n = 0;
 	bool		changed = false;
 
+	a->placed = 0;
 	if (!HnswListOwned(slotdata, a->owner, a->layer))
 		return false;
 	while (n < a->lm && list[n] != HNSW_NO_SLOT)
 		n++;
-	for (int i = 0; i < a->n && n < a->lm; i++)
+	for (; a->placed < a->n; a->placed++)
 	{
 		bool		present = false;
 
 		for (int j = 0; j < n; j++)
-			if (list[j] == a->ids[i])
+			if (list[j] == a->ids[a->placed])
 				present = true;
-		if (!present)
-		{
-			list[n++] = a->ids[i];
-			changed = true;
-		}
+		if (present)
+			continue;
+		if (n == a->lm)
+			break;
+		list[n++] = a->ids[a->placed];
+		changed = true;
 	}
 	return changed;
 }
 
 /*
- * Give node's list on a layer the ids, as far as it has room: the new node
- * adopts the neighbours its links pushed out of full lists, so that they
- * keep a way in.
+ * Give node's list on a layer the ids, in order, as far as it has room: the
+ * new node adopts the neighbours its links pushed out of full lists, so that
+ * they keep a way in.  Returns how many of the ids the list holds after it
+ * (a prefix of them).
  */
-void
+int
 HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node,
 					int layer, const uint32 *ids, int n)
 {
@@ -402,13 +451,122 @@ HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32
 	uint32		lslot;
 
 	if (n == 0 || !HnswListLocation(shape, g, node, layer, &lslot, &a.off))
-		return;
+		return 0;
 	a.lm = HnswLayerM(shape, layer);
 	a.ids = ids;
 	a.n = n;
 	a.owner = node;
 	a.layer = layer;
+	a.placed = 0;
 	HnswUpdateSlot(index, shape, lslot, apply_adopt, &a);
+	return a.placed;
+}
+
+/*
+ * A node pruned out of a list, which neither the new node nor the member
+ * that covered it had room to take: make sure some node still links to it.
+ * Links in an HNSW graph mostly go both ways, so look for one among the
+ * nodes it links to; if none of them links back, the first of them gives
+ * up its last entry for it (a node that the pruned one links to, when
+ * there is one, so that it stays reachable through it).
+ */
+static void
+keep_a_way_in(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer)
+{
+	int			lm = HnswLayerM(shape, layer);
+	uint32	   *mine = palloc(sizeof(uint32) * lm);
+	uint32	   *theirs = palloc(sizeof(uint32) * lm);
+	uint32	   *list = palloc(sizeof(uint32) * lm);
+	int			nmine = HnswReadNeighbours(g, node, layer, mine);
+	int			source = -1;
+
+	for (int i = 0; i < nmine; i++)
+	{
+		HnswSlotHeader hdr;
+		int			n;
+
+		if (!HnswReadHeader(g, mine[i], &hdr) || hdr.kind != HNSW_SLOT_NODE ||
+			(hdr.flags & HNSW_NODE_DELETED))
+			continue;
+		n = HnswReadNeighbours(g, mine[i], layer, theirs);
+		for (int j = 0; j < n; j++)
+			if (theirs[j] == node)
+				goto out;
+		if (source < 0)
+			source = i;
+	}
+	for (int attempt = 0; source >= 0 && attempt < 5; attempt++)
+	{
+		int			n = HnswReadNeighbours(g, mine[source], layer, theirs);
+		int			victim = n - 1;
+
+		if (n < lm)
+		{
+			HnswAdoptNeighbours(index, shape, g, mine[source], layer, &node, 1);
+			break;
+		}
+		for (int i = n - 1; i >= 0; i--)
+			if (theirs[i] != node && contains_id(mine, nmine, theirs[i]))
+			{
+				victim = i;
+				break;
+			}
+		memcpy(list, theirs, sizeof(uint32) * n);
+		list[victim] = node;
+		if (HnswSwapList(index, shape, g, mine[source], layer, theirs, n, list, n))
+			break;
+	}
+out:
+	pfree(mine);
+	pfree(theirs);
+	pfree(list);
+}
+
+/*
+ * Pruning kept the new node in no list, so nothing leads to it: make room
+ * for it in its nearest neighbour's list.  The entry it replaces is one the
+ * new node itself links to, when there is one, so that it stays reachable
+ * (through the new node); otherwise the last one, which the new node then
+ * adopts if it has room.
+ */
+static void
+force_link(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, uint32 newnode)
+{
+	int			lm = 2 * shape->m;
+	uint32	   *cur = palloc(sizeof(uint32) * lm);
+	uint32	   *list = palloc(sizeof(uint32) * lm);
+	uint32	   *mine = palloc(sizeof(uint32) * lm);
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		int			n = HnswReadNeighbours(g, node, 0, cur);
+		int			nmine = HnswReadNeighbours(g, newnode, 0, mine);
+		int			victim = n - 1;
+		bool		covered = false;
+
+		if (n < lm)
+		{
+			HnswAdoptNeighbours(index, shape, g, node, 0, &newnode, 1);
+			break;
+		}
+		for (int i = n - 1; i >= 0 && !covered; i--)
+			for (int j = 0; j < nmine && !covered; j++)
+				if (cur[i] == mine[j])
+				{
+					victim = i;
+					covered = true;
+				}
+		memcpy(list, cur, sizeof(uint32) * n);
+		list[victim] = newnode;
+		if (!HnswSwapList(index, shape, g, node, 0, cur, n, list, n))
+			continue;
+		if (!covered)
+			HnswAdoptNeighbours(index, shape, g, newnode, 0, &cur[victim], 1);
+		break;
+	}
+	pfree(cur);
+	pfree(list);
+	pfree(mine);
 }
 
 typedef struct TidArg
@@ -448,6 +606,7 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	int			nupper;
 	uint32		slots[1 + HNSW_MAX_LEVEL];
 	char	   *images[1 + HNSW_MAX_LEVEL];
+	bool		linked = false;
 
 	LockPage(index, HNSW_UPDATE_LOCK, lockmode);
 	HnswReadMeta(index, &meta);
@@ -488,14 +647,43 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	{
 		int			lm = HnswLayerM(shape, layer);
 		uint32	   *dropped = palloc(sizeof(uint32) * (lm + 1) * Max(plan->count[layer], 1));
+		uint32	   *cover = palloc(sizeof(uint32) * (lm + 1) * Max(plan->count[layer], 1));
 		int			ndropped = 0;
+		int			nunique = 0;
+		int			placed;
 
 		for (int i = 0; i < plan->count[layer]; i++)
 			ndropped += link_to(index, shape, &pg.g, plan->ids[layer][i], layer, slots[0], data,
-								dropped + ndropped);
-		HnswAdoptNeighbours(index, shape, &pg.g, slots[0], layer, dropped, ndropped);
+								dropped + ndropped, cover + ndropped, &linked);
+		for (int i = 0; i < ndropped; i++)
+		{
+			bool		seen = false;
+
+			for (int j = 0; j < nunique && !seen; j++)
+				seen = dropped[j] == dropped[i];
+			if (!seen)
+			{
+				dropped[nunique] = dropped[i];
+				cover[nunique++] = cover[i];
+			}
+		}
+
+		/*
+		 * The new node adopts what its links pushed out while it has room;
+		 * each one left over gets a link from the member that covered it in
+		 * the pruning, if that one has room (the heuristic dropped it as
+		 * reachable through there, which is true only with that link).
+		 */
+		placed = HnswAdoptNeighbours(index, shape, &pg.g, slots[0], layer, dropped, nunique);
+		for (int i = placed; i < nunique; i++)
+			if (cover[i] == slots[0] || cover[i] == HNSW_NO_SLOT ||
+				HnswAdoptNeighbours(index, shape, &pg.g, cover[i], layer, &dropped[i], 1) == 0)
+				keep_a_way_in(index, shape, &pg.g, dropped[i], layer);
 		pfree(dropped);
+		pfree(cover);
 	}
+	if (!linked && plan->top >= 0 && plan->count[0] > 0)
+		force_link(index, shape, &pg.g, plan->ids[0][0], slots[0]);
 
 	/* 4. entry point */
 	if (meta.entry == HNSW_NO_SLOT || level > meta.entry_level)

@@ -50,14 +50,28 @@ typedef struct VacuumState
 	HnswShape	shape;
 	HnswPageGraph pg;
 	uint8	   *deleted;		/* bitmap: nodes marked deleted */
+	uint32		deleted_bits;	/* slots the bitmap covers (the graph at the start) */
 	uint32		ndeleted;
+	bool		unrepaired;		/* a list kept changing under its repair */
 	IndexBulkDeleteCallback callback;
 	void	   *callback_state;
 	IndexBulkDeleteResult *stats;
 	MemoryContext tmpctx;
 } VacuumState;
 
-#define IS_DELETED(vs, slot) (((vs)->deleted[(slot) >> 3] >> ((slot) & 7)) & 1)
+/* nodes added after the start are never marked: inserts skip deleted nodes */
+#define IS_DELETED(vs, slot) \
+	((slot) < (vs)->deleted_bits && (((vs)->deleted[(slot) >> 3] >> ((slot) & 7)) & 1))
+
+/* Let the reader see slots added since it last looked (reads drop ids beyond) */
+static void
+see_new_slots(VacuumState *vs)
+{
+	HnswMetaPageData meta;
+
+	HnswReadMeta(vs->index, &meta);
+	vs->pg.g.nslots = Max(vs->pg.g.nslots, meta.nslots);
+}
 
 typedef struct TidsArg
 {
@@ -147,7 +161,9 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 	char	  **data = palloc(sizeof(char *) * maxc);
 	char	   *nodedata = palloc(shape->datasize);
 
-	for (int attempt = 0; attempt < 5; attempt++)
+	int			attempt;
+
+	for (attempt = 0; attempt < 5; attempt++)
 	{
 		int			n = HnswReadNeighbours(g, node, layer, cur);
 		int			nc = 0;
@@ -197,7 +213,17 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 		MemoryContextReset(vs->tmpctx);
 		if (done)
 			break;
+
+		/*
+		 * An insert changed the list under us; it may hold a node newer than
+		 * our view of the graph, which a read leaves out, so that the list
+		 * would never match what we read: look at the graph as it is now.
+		 */
+		see_new_slots(vs);
 	}
+	/* the list may still hold deleted nodes: none may be freed this time */
+	if (attempt == 5)
+		vs->unrepaired = true;
 	pfree(cur);
 	pfree(cand);
 	pfree(hop);
@@ -233,6 +259,12 @@ pass_repair(VacuumState *vs)
 	uint32		best = HNSW_NO_SLOT;
 	int			best_level = -1;
 
+	/*
+	 * Inserts that finished before the barrier may have linked their new
+	 * nodes to nodes marked in pass 1: repair every node there is now, not
+	 * only those there were at the start.
+	 */
+	see_new_slots(vs);
 	for (uint32 slot = 0; slot < vs->pg.g.nslots; slot++)
 	{
 		HnswSlotHeader hdr;
@@ -483,6 +515,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	vs.tmpctx = AllocSetContextCreate(ctx, "hnsw vacuum list", ALLOCSET_DEFAULT_SIZES);
 	HnswInitShape(vs.index, &vs.shape, HnswColumnDims(vs.index));
 	HnswPageGraphInit(&vs.pg, vs.index, &vs.shape);
+	vs.deleted_bits = vs.pg.g.nslots;
 	vs.deleted = palloc0(vs.pg.g.nslots / 8 + 1);
 
 	pass_remove(&vs);
@@ -493,7 +526,8 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		pass_repair(&vs);
 		LockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
 		UnlockPage(vs.index, HNSW_UPDATE_LOCK, ExclusiveLock);
-		pass_free(&vs);
+		if (!vs.unrepaired)
+			pass_free(&vs);
 		pass_connect(&vs);
 	}
 
