@@ -29,3 +29,11 @@ SELECT '[1,NaN,3]'::vector;
 CREATE INDEX ON items USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
 SET enable_seqscan = off;  -- three rows: only to show the index at work
 SELECT id FROM items ORDER BY embedding <-> '[3,1,2]' LIMIT 2;
+
+-- a store: vectors with metadata, searched with a filter (docs/store.md)
+SELECT name, dims, metric FROM vecdb.create_store('notes', 3);
+SELECT * FROM vecdb.upsert_many('notes', '[
+  {"id": "a", "vector": [1, 2, 3], "metadata": {"topic": "db"}, "content": "indexes"},
+  {"id": "b", "vector": [4, 5, 6], "metadata": {"topic": "ai"}},
+  {"id": "c", "vector": [1, 1, 1], "metadata": {"topic": "db"}, "content": "vacuum"}]');
+SELECT id, score, content FROM vecdb.search('notes', '[3,1,2]', 2, '{"topic": "db"}');

@@ -3,7 +3,7 @@
 # stop the cluster (also on failure or Ctrl-C), print one summary line
 # "N passed, N failed" and exit non-zero if anything failed.
 #
-#   VECDB_SUITES="docs kernels regress pgtap docker hnsw"   run only these suites
+#   VECDB_SUITES="docs kernels regress pgtap upgrade docker hnsw"   run only these suites
 #   VECDB_KEEP_TMP=1                       keep the temporary directory
 set -uo pipefail
 
@@ -11,7 +11,7 @@ VECDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export VECDB_ROOT
 . "$VECDB_ROOT/tests/lib/pg.sh"
 
-suites=${VECDB_SUITES:-docs kernels regress pgtap docker hnsw}
+suites=${VECDB_SUITES:-docs kernels regress pgtap upgrade docker hnsw}
 passed=0
 failed=0
 todos=0
@@ -62,7 +62,7 @@ if want kernels; then
     tally_tap "$work/kernels.tap" $status
 fi
 
-if want regress || want pgtap || want docker || want hnsw; then
+if want regress || want pgtap || want upgrade || want docker || want hnsw; then
     banner "starting a throwaway PostgreSQL $(pg_major) cluster"
     if ! pg_install_prefix "$work/inst" || ! pg_cluster_start "$work/pg" "$(free_port)" "fsync = off"; then
         echo "could not start PostgreSQL" >&2
@@ -111,6 +111,14 @@ if want pgtap; then
     fi
     grep -vE '^ *ok [0-9]+' "$work/pgtap.out"
     tally_tap "$work/pgtap.out" $status
+fi
+
+if want upgrade; then
+    banner "upgrade: ALTER EXTENSION vecdb UPDATE from the previous release, pg_dump -> pg_restore into a new cluster, backups during writes"
+    "$VECDB_ROOT/tests/upgrade/test_upgrade.sh" "$work/upgrade" >"$work/upgrade.tap"
+    status=$?
+    cat "$work/upgrade.tap"
+    tally_tap "$work/upgrade.tap" $status
 fi
 
 if want docker; then

@@ -1,11 +1,14 @@
 -- The vecdb extension as a whole: its schema and vecdb.active_kernel(), the
 -- complete lists of its member objects (so that adding a function, operator,
--- cast or type without adding it here fails), and properties every function
--- must have: parallel safe, strict, immutable (but active_kernel), in C.
+-- cast, type, table or schema without adding it here fails), and what every
+-- function must be: in C, strict, immutable (with listed exceptions) and
+-- parallel safe; in SQL or PL/pgSQL (the store and backup pieces),
+-- declared as listed below, with a pinned search_path, and not executable
+-- by PUBLIC.
 -- The per-type details are in catalog_vector.sql, catalog_halfvec.sql and
--- catalog_bit.sql.
+-- catalog_bit.sql; the store API's behaviour in store_*.sql.
 BEGIN;
-SELECT plan(20);
+SELECT plan(25);
 
 -- every object that belongs to the extension (dropped at ROLLBACK)
 CREATE TEMP VIEW vecdb_member AS
@@ -42,9 +45,9 @@ SELECT ok(length(vecdb.active_kernel()) > 0, 'vecdb.active_kernel() names the ke
 
 SELECT results_eq(
     $$SELECT classid::regclass::text, count(*)::int FROM vecdb_member GROUP BY 1 ORDER BY 1$$,
-    $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_namespace', 1), ('pg_opclass', 12), ('pg_operator', 30),
-             ('pg_opfamily', 12), ('pg_proc', 84), ('pg_type', 2)$$,
-    'the extension owns 1 access method, 14 casts, 1 schema, 12 operator classes and families, 30 operators, 84 functions, 2 types'
+    $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_class', 2), ('pg_namespace', 3), ('pg_opclass', 12), ('pg_operator', 30),
+             ('pg_opfamily', 12), ('pg_proc', 119), ('pg_type', 3)$$,
+    'the extension owns 1 access method, 14 casts, 2 tables, 3 schemas, 12 operator classes and families, 30 operators, 119 functions, 3 types'
 );
 
 SELECT set_eq(
@@ -138,7 +141,44 @@ SELECT set_eq(
         'public.jaccard_distance(bit, bit)',
         -- 40_hnsw.sql
         'public.hnswhandler(internal)',
-        'vecdb.hnsw_verify(index regclass)'
+        'vecdb.hnsw_verify(index regclass)',
+        -- 50_store.sql
+        'vecdb._validate_name(kind text, name text)',
+        'vecdb._store(name text)',
+        'vecdb._check_vector(s vecdb.stores, v vector, what text)',
+        'vecdb._create_store_table(name text)',
+        'vecdb._filter_node(node jsonb, at text, INOUT objs jsonb[], INOUT keys text[], INOUT nums numeric[], OUT predicate text)',
+        'vecdb._filter_predicate(filter jsonb, OUT predicate text, OUT objs jsonb[], OUT keys text[], OUT nums numeric[])',
+        'vecdb._search_prepare(store text, query vector, k integer, filter jsonb, ef_search integer, OUT sql text, OUT objs jsonb[], OUT keys text[], OUT nums numeric[])',
+        'vecdb._flush_wal()',
+        'vecdb.create_store(name text, dims integer, metric text, options jsonb)',
+        'vecdb.drop_store(name text)',
+        'vecdb.list_stores()',
+        'vecdb.store_stats(name text)',
+        'vecdb.upsert(store text, id text, vector vector, metadata jsonb, content text)',
+        'vecdb.upsert_many(store text, items jsonb)',
+        'vecdb.get(store text, id text)',
+        'vecdb.delete(store text, id text)',
+        'vecdb.delete_many(store text, ids text[])',
+        'vecdb.count(store text)',
+        'vecdb.search(store text, query vector, k integer, filter jsonb, ef_search integer)',
+        'vecdb.explain_search(store text, query vector, k integer, filter jsonb, ef_search integer)',
+        'vecdb.sync(store text)',
+        -- 60_backup.sql
+        'vecdb._export_line(id text, embedding text, metadata jsonb, content text)',
+        'vecdb._checksum_step(state bytea, line text)',
+        'vecdb._checksum_final(state bytea)',
+        'vecdb._checksum_agg(text)',
+        'vecdb._checksum(tbl regclass)',
+        'vecdb._backup(name text)',
+        'vecdb._import_row(s vecdb.stores, line text, OUT id text, OUT embedding text, OUT metadata jsonb, OUT content text)',
+        'vecdb.backup_store(store text, backup_name text)',
+        'vecdb.restore_store(backup_name text, new_store text)',
+        'vecdb.drop_backup(name text)',
+        'vecdb.list_backups(of_store text)',
+        'vecdb.store_checksum(store text)',
+        'vecdb.export_store(store text)',
+        'vecdb.import_store(store text, jsonl text)'
     ],
     'the functions owned by vecdb are exactly the tested ones'
 );
@@ -234,48 +274,131 @@ SELECT set_eq(
           'operator class bit_hamming_ops for access method hnsw',
           'operator family bit_hamming_ops for access method hnsw',
           'operator class bit_jaccard_ops for access method hnsw',
-          'operator family bit_jaccard_ops for access method hnsw'],
-    'the other objects owned by vecdb: its schema, two types, two btree operator classes, the hnsw access method and its ten operator classes'
+          'operator family bit_jaccard_ops for access method hnsw',
+          -- 50_store.sql
+          'schema vecdb_data', 'table vecdb.stores', 'type vecdb.item',
+          -- 60_backup.sql
+          'schema vecdb_backup', 'table vecdb.backups'],
+    'the other objects owned by vecdb: its schemas, types, tables, two btree operator classes, the hnsw access method and its ten operator classes'
 );
 
--- properties of every function
+-- properties of every function in C
+
+CREATE TEMP VIEW vecdb_c_function AS
+SELECT * FROM vecdb_function WHERE prolang = (SELECT oid FROM pg_language WHERE lanname = 'c');
 
 SELECT is_empty(
-    $$SELECT signature, proparallel FROM vecdb_function WHERE proparallel <> 's'$$,
-    'every vecdb function (aggregates included) is PARALLEL SAFE'
+    $$SELECT signature, proparallel FROM vecdb_c_function
+       WHERE proparallel <> CASE WHEN signature = 'vecdb._flush_wal()' THEN 'u' ELSE 's' END$$,
+    'every C function is PARALLEL SAFE, but vecdb._flush_wal() (UNSAFE: it flushes WAL)'
 );
 SELECT is_empty(
-    $$SELECT signature FROM vecdb_function WHERE prokind = 'f' AND NOT proisstrict$$,
-    'every vecdb function but the aggregates is STRICT'
+    $$SELECT signature FROM vecdb_c_function WHERE NOT proisstrict$$,
+    'every C function is STRICT'
 );
 SELECT is_empty(
-    $$SELECT signature, provolatile FROM vecdb_function
+    $$SELECT signature, provolatile FROM vecdb_c_function
        WHERE provolatile <> CASE WHEN signature = 'vecdb.active_kernel()' THEN 's'
-                                 WHEN signature IN ('public.hnswhandler(internal)', 'vecdb.hnsw_verify(index regclass)') THEN 'v'
+                                 WHEN signature IN ('public.hnswhandler(internal)', 'vecdb.hnsw_verify(index regclass)',
+                                                    'vecdb._flush_wal()') THEN 'v'
                                  ELSE 'i' END$$,
-    'every vecdb function is IMMUTABLE, but vecdb.active_kernel() (STABLE), the hnsw handler and vecdb.hnsw_verify() (VOLATILE)'
+    'every C function is IMMUTABLE, but vecdb.active_kernel() (STABLE), the hnsw handler, vecdb.hnsw_verify() and vecdb._flush_wal() (VOLATILE)'
+);
+SELECT is_empty(
+    $$SELECT signature FROM vecdb_c_function WHERE probin IS DISTINCT FROM '$libdir/vecdb'$$,
+    'every C function is in $libdir/vecdb'
+);
+SELECT is_empty(
+    $$SELECT signature FROM vecdb_c_function WHERE prosecdef OR (proretset AND signature <> 'vecdb.hnsw_verify(index regclass)')$$,
+    'no C function is SECURITY DEFINER, and only vecdb.hnsw_verify() returns a set'
 );
 SELECT is_empty(
     $$SELECT signature FROM vecdb_function
-       WHERE prokind = 'f' AND (prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-                                OR probin IS DISTINCT FROM '$libdir/vecdb')$$,
-    'every vecdb function but the aggregates is in C, in $libdir/vecdb'
+       WHERE prokind = 'f' AND prolang NOT IN (SELECT oid FROM pg_language WHERE lanname IN ('c', 'sql', 'plpgsql'))$$,
+    'every function but the aggregates is in C, SQL or PL/pgSQL'
+);
+
+-- properties of every function in SQL and PL/pgSQL: language, volatility,
+-- parallel safety, strictness, SECURITY DEFINER, set-returning.  The store
+-- API (50_store.sql): reads are STABLE and PARALLEL SAFE; search sets
+-- hnsw.* for its statement (VOLATILE, PARALLEL RESTRICTED); nothing is
+-- STRICT, so a null argument is an error rather than a silent null;
+-- create_store and drop_store make and drop tables owned by the extension's
+-- owner (SECURITY DEFINER), as backup_store, restore_store and drop_backup
+-- (60_backup.sql) do.
+
+SELECT results_eq(
+    $$SELECT signature COLLATE "default", l.lanname::text COLLATE "default", provolatile::text, proparallel::text, proisstrict, prosecdef, proretset
+        FROM vecdb_function f JOIN pg_language l ON l.oid = f.prolang
+       WHERE l.lanname IN ('sql', 'plpgsql')
+       ORDER BY convert_to(signature, 'UTF8')$$,
+    $$VALUES
+        ('vecdb._backup(name text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb._check_vector(s vecdb.stores, v vector, what text)', 'plpgsql', 'i', 's', false, false, false),
+        ('vecdb._checksum(tbl regclass)', 'plpgsql', 's', 'u', false, false, false),
+        ('vecdb._checksum_final(state bytea)', 'sql', 'i', 's', true, false, false),
+        ('vecdb._checksum_step(state bytea, line text)', 'sql', 'i', 's', true, false, false),
+        ('vecdb._create_store_table(name text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb._export_line(id text, embedding text, metadata jsonb, content text)', 'sql', 's', 's', false, false, false),
+        ('vecdb._filter_node(node jsonb, at text, INOUT objs jsonb[], INOUT keys text[], INOUT nums numeric[], OUT predicate text)', 'plpgsql', 'i', 's', false, false, false),
+        ('vecdb._filter_predicate(filter jsonb, OUT predicate text, OUT objs jsonb[], OUT keys text[], OUT nums numeric[])', 'sql', 'i', 's', false, false, false),
+        ('vecdb._import_row(s vecdb.stores, line text, OUT id text, OUT embedding text, OUT metadata jsonb, OUT content text)', 'plpgsql', 's', 'u', false, false, false),
+        ('vecdb._search_prepare(store text, query vector, k integer, filter jsonb, ef_search integer, OUT sql text, OUT objs jsonb[], OUT keys text[], OUT nums numeric[])', 'plpgsql', 'v', 'r', false, false, false),
+        ('vecdb._store(name text)', 'plpgsql', 's', 's', false, false, false),
+        ('vecdb._validate_name(kind text, name text)', 'plpgsql', 'i', 's', false, false, false),
+        ('vecdb.backup_store(store text, backup_name text)', 'plpgsql', 'v', 'u', false, true, false),
+        ('vecdb.count(store text)', 'plpgsql', 's', 's', false, false, false),
+        ('vecdb.create_store(name text, dims integer, metric text, options jsonb)', 'plpgsql', 'v', 'u', false, true, false),
+        ('vecdb.delete(store text, id text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb.delete_many(store text, ids text[])', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb.drop_backup(name text)', 'plpgsql', 'v', 'u', false, true, false),
+        ('vecdb.drop_store(name text)', 'plpgsql', 'v', 'u', false, true, false),
+        ('vecdb.explain_search(store text, query vector, k integer, filter jsonb, ef_search integer)', 'plpgsql', 'v', 'r', false, false, true),
+        ('vecdb.export_store(store text)', 'plpgsql', 's', 'u', false, false, true),
+        ('vecdb.get(store text, id text)', 'plpgsql', 's', 's', false, false, true),
+        ('vecdb.import_store(store text, jsonl text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb.list_backups(of_store text)', 'sql', 's', 's', false, false, true),
+        ('vecdb.list_stores()', 'sql', 's', 's', false, false, true),
+        ('vecdb.restore_store(backup_name text, new_store text)', 'plpgsql', 'v', 'u', false, true, false),
+        ('vecdb.search(store text, query vector, k integer, filter jsonb, ef_search integer)', 'plpgsql', 'v', 'r', false, false, true),
+        ('vecdb.store_checksum(store text)', 'plpgsql', 's', 'u', false, false, false),
+        ('vecdb.store_stats(name text)', 'plpgsql', 's', 's', false, false, true),
+        ('vecdb.sync(store text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb.upsert(store text, id text, vector vector, metadata jsonb, content text)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb.upsert_many(store text, items jsonb)', 'plpgsql', 'v', 'u', false, false, true)$$,
+    'every SQL and PL/pgSQL function: language, volatility, parallel safety, strictness, SECURITY DEFINER, set-returning'
 );
 SELECT is_empty(
-    $$SELECT signature FROM vecdb_function WHERE prosecdef OR (proretset AND signature <> 'vecdb.hnsw_verify(index regclass)')$$,
-    'no vecdb function is SECURITY DEFINER, and only vecdb.hnsw_verify() returns a set'
+    $$SELECT signature, proconfig FROM vecdb_function
+       WHERE prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))
+         AND proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pg_temp']$$,
+    'every SQL and PL/pgSQL function runs with search_path pg_catalog, pg_temp (so a caller cannot redirect it)'
+);
+SELECT is_empty(
+    $$SELECT signature FROM vecdb_function
+       WHERE (prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))
+              OR prosecdef OR signature LIKE 'vecdb.\_%')
+         AND (proacl IS NULL OR EXISTS (SELECT FROM aclexplode(proacl) a WHERE a.grantee = 0))$$,
+    'PUBLIC may execute no SQL, PL/pgSQL, SECURITY DEFINER or internal function (the vecdb roles hold those rights)'
+);
+SELECT is_empty(
+    $$SELECT n.nspname FROM pg_namespace n
+       WHERE n.nspname IN ('vecdb_data', 'vecdb_backup')
+         AND EXISTS (SELECT FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a WHERE a.grantee = 0)$$,
+    'PUBLIC has no right on schemas vecdb_data and vecdb_backup'
 );
 
 -- aggregates
 SELECT set_eq(
     $$SELECT signature FROM vecdb_function WHERE prokind = 'a'$$,
-    ARRAY['public.avg(vector)', 'public.sum(vector)', 'public.avg(halfvec)', 'public.sum(halfvec)'],
-    'vecdb has four aggregates: avg and sum of vector and halfvec'
+    ARRAY['public.avg(vector)', 'public.sum(vector)', 'public.avg(halfvec)', 'public.sum(halfvec)',
+          'vecdb._checksum_agg(text)'],
+    'vecdb has five aggregates: avg and sum of vector and halfvec, and the checksum of backups'
 );
 SELECT is_empty(
     $$SELECT f.signature FROM vecdb_function f JOIN pg_aggregate a ON a.aggfnoid = f.oid
-       WHERE a.aggcombinefn = 0$$,
-    'every vecdb aggregate has a combine function, so it can run in parallel'
+       WHERE f.signature LIKE 'public.%' AND (a.aggcombinefn = 0 OR f.proparallel <> 's')$$,
+    'every vector aggregate has a combine function and is PARALLEL SAFE, so it can run in parallel'
 );
 
 SELECT * FROM finish();
