@@ -386,6 +386,9 @@ out:
 	return ndropped;
 }
 
+/* entries given up to link pruned nodes, in this backend (see keep_a_way_in) */
+static uint64 relinks = 0;
+
 static bool
 contains_id(const uint32 *ids, int n, uint32 id)
 {
@@ -463,58 +466,94 @@ HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32
 }
 
 /*
+ * Whether a search for node's own vector from the entry point finds it on a
+ * layer; if not, writes the nearest live node the search found (which is
+ * reachable, having been found) to *nearest.
+ */
+static bool
+findable(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+		 uint32 *nearest)
+{
+	HnswMetaPageData meta;
+	HnswSearch	s;
+	HnswCandidate ep;
+	HnswCandidate *found;
+	char	   *data = palloc(shape->datasize);
+	int			ef = Max(shape->m, 10);
+	int			n = 0;
+	bool		hit = false;
+
+	*nearest = HNSW_NO_SLOT;
+	HnswReadMeta(index, &meta);
+	HnswReadData(g, node, data);
+	found = palloc(sizeof(HnswCandidate) * (ef + 1));
+	HnswSearchInit(&s, g, data);
+	s.skip_deleted = true;
+	if (meta.entry_level >= layer && HnswSearchToLayer(&s, meta.entry, meta.entry_level, layer, &ep))
+		n = HnswSearchLayer(&s, &ep, 1, ef, layer, found);
+	for (int i = 0; i < n && !hit; i++)
+		hit = found[i].slot == node;
+	for (int i = 0; i < n && *nearest == HNSW_NO_SLOT; i++)
+		if (found[i].slot != node)
+			*nearest = found[i].slot;
+	HnswSearchFree(&s);
+	pfree(found);
+	pfree(data);
+	return hit;
+}
+
+/*
  * A node pruned out of a list, which neither the new node nor the member
- * that covered it had room to take: make sure some node still links to it.
- * Links in an HNSW graph mostly go both ways, so look for one among the
- * nodes it links to; if none of them links back, the first of them gives
- * up its last entry for it (a node that the pruned one links to, when
- * there is one, so that it stays reachable through it).
+ * that covered it had room to take, may have lost its only way in.  Search
+ * for it as a query would; if that does not find it, give it a link from
+ * the nearest node the search did find, in a free place or over an entry
+ * that it links to itself (so that one stays reachable through it), else
+ * over the last one, which then gets the same treatment (a few levels
+ * deep).
  */
 static void
-keep_a_way_in(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer)
+keep_a_way_in(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
+			  int depth)
 {
 	int			lm = HnswLayerM(shape, layer);
 	uint32	   *mine = palloc(sizeof(uint32) * lm);
 	uint32	   *theirs = palloc(sizeof(uint32) * lm);
 	uint32	   *list = palloc(sizeof(uint32) * lm);
-	int			nmine = HnswReadNeighbours(g, node, layer, mine);
-	int			source = -1;
+	uint32		source;
+	int			nmine;
+	HnswSlotHeader hdr;
 
-	for (int i = 0; i < nmine; i++)
+	/* a deleted node needs no way in: a link to it could outlive its slot */
+	if (!HnswReadHeader(g, node, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
+		(hdr.flags & HNSW_NODE_DELETED) ||
+		findable(index, shape, g, node, layer, &source) || source == HNSW_NO_SLOT)
+		goto out;
+	nmine = HnswReadNeighbours(g, node, layer, mine);
+	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		HnswSlotHeader hdr;
-		int			n;
-
-		if (!HnswReadHeader(g, mine[i], &hdr) || hdr.kind != HNSW_SLOT_NODE ||
-			(hdr.flags & HNSW_NODE_DELETED))
-			continue;
-		n = HnswReadNeighbours(g, mine[i], layer, theirs);
-		for (int j = 0; j < n; j++)
-			if (theirs[j] == node)
-				goto out;
-		if (source < 0)
-			source = i;
-	}
-	for (int attempt = 0; source >= 0 && attempt < 5; attempt++)
-	{
-		int			n = HnswReadNeighbours(g, mine[source], layer, theirs);
+		int			n = HnswReadNeighbours(g, source, layer, theirs);
 		int			victim = n - 1;
+		bool		covered = false;
 
 		if (n < lm)
 		{
-			HnswAdoptNeighbours(index, shape, g, mine[source], layer, &node, 1);
+			HnswAdoptNeighbours(index, shape, g, source, layer, &node, 1);
 			break;
 		}
-		for (int i = n - 1; i >= 0; i--)
+		for (int i = n - 1; i >= 0 && !covered; i--)
 			if (theirs[i] != node && contains_id(mine, nmine, theirs[i]))
 			{
 				victim = i;
-				break;
+				covered = true;
 			}
 		memcpy(list, theirs, sizeof(uint32) * n);
 		list[victim] = node;
-		if (HnswSwapList(index, shape, g, mine[source], layer, theirs, n, list, n))
-			break;
+		if (!HnswSwapList(index, shape, g, source, layer, theirs, n, list, n))
+			continue;
+		relinks++;
+		if (!covered && depth < 3)
+			keep_a_way_in(index, shape, g, theirs[victim], layer, depth + 1);
+		break;
 	}
 out:
 	pfree(mine);
@@ -560,8 +599,9 @@ force_link(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, ui
 		list[victim] = newnode;
 		if (!HnswSwapList(index, shape, g, node, 0, cur, n, list, n))
 			continue;
-		if (!covered)
-			HnswAdoptNeighbours(index, shape, g, newnode, 0, &cur[victim], 1);
+		relinks++;
+		if (!covered && HnswAdoptNeighbours(index, shape, g, newnode, 0, &cur[victim], 1) == 0)
+			keep_a_way_in(index, shape, g, cur[victim], 0, 1);
 		break;
 	}
 	pfree(cur);
@@ -607,6 +647,12 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	uint32		slots[1 + HNSW_MAX_LEVEL];
 	char	   *images[1 + HNSW_MAX_LEVEL];
 	bool		linked = false;
+	uint64		relinks_before = relinks;
+#define HNSW_MAX_KEEPERS 256
+	uint32		keepers[HNSW_MAX_KEEPERS];
+	int			nkeepers = 0;
+	uint32		alldropped[HNSW_MAX_KEEPERS];
+	int			nalldropped = 0;
 
 	LockPage(index, HNSW_UPDATE_LOCK, lockmode);
 	HnswReadMeta(index, &meta);
@@ -653,8 +699,17 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 		int			placed;
 
 		for (int i = 0; i < plan->count[layer]; i++)
+		{
+			bool		kept = false;
+
 			ndropped += link_to(index, shape, &pg.g, plan->ids[layer][i], layer, slots[0], data,
-								dropped + ndropped, cover + ndropped, &linked);
+								dropped + ndropped, cover + ndropped, &kept);
+			if (kept && nkeepers < HNSW_MAX_KEEPERS)
+				keepers[nkeepers++] = plan->ids[layer][i];
+			linked |= kept;
+		}
+		for (int i = 0; i < ndropped && nalldropped < HNSW_MAX_KEEPERS; i++)
+			alldropped[nalldropped++] = dropped[i];
 		for (int i = 0; i < ndropped; i++)
 		{
 			bool		seen = false;
@@ -678,12 +733,26 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 		for (int i = placed; i < nunique; i++)
 			if (cover[i] == slots[0] || cover[i] == HNSW_NO_SLOT ||
 				HnswAdoptNeighbours(index, shape, &pg.g, cover[i], layer, &dropped[i], 1) == 0)
-				keep_a_way_in(index, shape, &pg.g, dropped[i], layer);
+				keep_a_way_in(index, shape, &pg.g, dropped[i], layer, 0);
 		pfree(dropped);
 		pfree(cover);
 	}
 	if (!linked && plan->top >= 0 && plan->count[0] > 0)
 		force_link(index, shape, &pg.g, plan->ids[0][0], slots[0]);
+
+	/*
+	 * An entry given up above may have been the new node's own way in: make
+	 * sure a search still finds it (rare, and only then worth a search).
+	 */
+	{
+		/* every node that took the new one in was itself pruned out somewhere */
+		bool		all_pruned = nkeepers > 0;
+
+		for (int i = 0; i < nkeepers && all_pruned; i++)
+			all_pruned = contains_id(alldropped, nalldropped, keepers[i]);
+		if ((relinks != relinks_before || all_pruned) && plan->top >= 0)
+			keep_a_way_in(index, shape, &pg.g, slots[0], 0, 1);
+	}
 
 	/* 4. entry point */
 	if (meta.entry == HNSW_NO_SLOT || level > meta.entry_level)

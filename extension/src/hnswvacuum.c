@@ -412,7 +412,7 @@ pass_connect(VacuumState *vs)
 	reached = palloc(nslots);
 	queue = palloc(sizeof(uint32) * nslots);
 
-	for (int round = 0; round < 3; round++)
+	for (int round = 0; round < 8; round++)
 	{
 		uint32		head = 0,
 					tail = 0,
@@ -475,8 +475,27 @@ pass_connect(VacuumState *vs)
 				HnswAdoptNeighbours(vs->index, shape, g, source, 0, &slot, 1);
 			else
 			{
+				/*
+				 * Over an entry the orphan links to itself, which then stays
+				 * reachable through it; failing that, a random one of the
+				 * second half, which the next round reconnects if need be.
+				 */
+				uint32		theirs[2 * HNSW_MAX_M];
+				int			nt = HnswReadNeighbours(g, source, 0, theirs);
 				ReplaceArg	r = {shape->m + (int) pg_prng_uint64_range(&pg_global_prng_state, 0, shape->m - 1), slot};
 
+				for (int i = nt - 1; i >= 0; i--)
+				{
+					bool		mine = false;
+
+					for (int j = 0; j < n && !mine; j++)
+						mine = ids[j] == theirs[i];
+					if (mine)
+					{
+						r.pos = i;
+						break;
+					}
+				}
 				HnswUpdateSlot(vs->index, shape, source, apply_replace, &r);
 			}
 			reached[slot] = true;
