@@ -5,9 +5,9 @@ PG_MAJOR := $(shell ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed -
 PG_CONFIG ?= $(if $(PG_MAJOR),/usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config,pg_config)
 export PG_CONFIG
 
-.PHONY: all deps extension install test run stop bench bench-distance bench-exact-scan bench-hnsw clean
+.PHONY: all deps extension gateway install test run stop bench bench-distance bench-exact-scan bench-hnsw clean
 
-all: extension
+all: extension gateway
 
 deps:
 	@tests/lib/deps.sh
@@ -15,19 +15,26 @@ deps:
 extension: deps
 	$(MAKE) -C extension PG_CONFIG=$(PG_CONFIG)
 
-# installs into the system's PostgreSQL (needs root or sudo)
-install: extension
+gateway: deps
+	$(MAKE) -C gateway
+
+# installs the extension into the system's PostgreSQL and vecdb into
+# /usr/local/bin (needs root or sudo)
+install: extension gateway
 	$(MAKE) -C extension install PG_CONFIG=$(PG_CONFIG)
+	$(MAKE) -C gateway install
 
 test: extension
 	tests/run.sh
 
-# a persistent local cluster with the extension, in .run/ (see docs/development.md)
-run: extension
-	tests/lib/run.sh start
+# the gateway in the foreground with its own PostgreSQL in $(VECDB_DATA_DIR)
+# (docs/gateway.md); Ctrl-C or `make stop` stops both
+VECDB_DATA_DIR ?= vecdb-data
+run: install
+	gateway/vecdb serve --data-dir $(VECDB_DATA_DIR)
 
 stop:
-	@tests/lib/run.sh stop
+	@gateway/vecdb stop --data-dir $(VECDB_DATA_DIR)
 
 bench: bench-distance bench-exact-scan bench-hnsw
 
@@ -44,4 +51,5 @@ bench-hnsw: deps
 
 clean:
 	$(MAKE) -C extension clean PG_CONFIG=$(PG_CONFIG)
+	$(MAKE) -C gateway clean
 	rm -rf tests/bench/results/*.tmp

@@ -3,7 +3,7 @@
 # stop the cluster (also on failure or Ctrl-C), print one summary line
 # "N passed, N failed" and exit non-zero if anything failed.
 #
-#   VECDB_SUITES="docs kernels regress pgtap upgrade docker hnsw"   run only these suites
+#   VECDB_SUITES="docs kernels regress pgtap upgrade docker hnsw gateway"   run only these suites
 #   VECDB_KEEP_TMP=1                       keep the temporary directory
 set -uo pipefail
 
@@ -11,7 +11,7 @@ VECDB_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export VECDB_ROOT
 . "$VECDB_ROOT/tests/lib/pg.sh"
 
-suites=${VECDB_SUITES:-docs kernels regress pgtap upgrade docker hnsw}
+suites=${VECDB_SUITES:-docs kernels regress pgtap upgrade docker hnsw gateway}
 passed=0
 failed=0
 todos=0
@@ -62,7 +62,7 @@ if want kernels; then
     tally_tap "$work/kernels.tap" $status
 fi
 
-if want regress || want pgtap || want upgrade || want docker || want hnsw; then
+if want regress || want pgtap || want upgrade || want docker || want hnsw || want gateway; then
     banner "starting a throwaway PostgreSQL $(pg_major) cluster"
     if ! pg_install_prefix "$work/inst" || ! pg_cluster_start "$work/pg" "$(free_port)" "fsync = off"; then
         echo "could not start PostgreSQL" >&2
@@ -135,6 +135,24 @@ if want hnsw; then
     status=$?
     cat "$work/hnsw.tap"
     tally_tap "$work/hnsw.tap" $status
+fi
+
+if want gateway; then
+    banner "gateway: the vecdb program built with ASan/UBSan: unit tests, then black-box tests over real sockets"
+    if make -s -C "$VECDB_ROOT/gateway" SANITIZE=1 vecdb-asan test_unit-asan >"$work/gateway-build.log" 2>&1; then
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$VECDB_ROOT/gateway/test_unit-asan" >"$work/gateway-unit.tap" 2>&1
+        status=$?
+        grep -vE '^ok [0-9]+' "$work/gateway-unit.tap"
+        tally_tap "$work/gateway-unit.tap" $status
+        VECDB_BIN="$VECDB_ROOT/gateway/vecdb-asan" "$VECDB_ROOT/tests/gateway/test_gateway.sh" "$work/gateway" >"$work/gateway.tap"
+        status=$?
+        cat "$work/gateway.tap"
+        tally_tap "$work/gateway.tap" $status
+    else
+        tail -n 40 "$work/gateway-build.log"
+        echo "-- the gateway does not build"
+        failed=$((failed + 1))
+    fi
 fi
 
 if [ -f "$work/pg/server.log" ] && grep -qE 'PANIC|server process .* was terminated' "$work/pg/server.log"; then

@@ -46,6 +46,10 @@ major=$(pg_major)
 apt_install build-essential util-linux perl \
     "postgresql-server-dev-$major" "postgresql-$major-pgtap" libtap-parser-sourcehandler-pgtap-perl
 
+# the gateway (gateway/Makefile) and its tests (curl, node for the OAuth clients)
+apt_install pkg-config libevent-dev libjson-c-dev libssl-dev zlib1g-dev libpq-dev curl procps nodejs
+command -v npm >/dev/null 2>&1 || apt_install npm
+
 for what in "$@"; do
     case "$what" in
         bench) apt_install dataset-fashion-mnist libhnswlib-dev gnuplot-nox libpq-dev g++ ;;

@@ -2,7 +2,7 @@
 -- complete lists of its member objects (so that adding a function, operator,
 -- cast, type, table or schema without adding it here fails), and what every
 -- function must be: in C, strict, immutable (with listed exceptions) and
--- parallel safe; in SQL or PL/pgSQL (the store and backup pieces),
+-- parallel safe; in SQL or PL/pgSQL (the store, backup and auth pieces),
 -- declared as listed below, with a pinned search_path, and not executable
 -- by PUBLIC.
 -- The per-type details are in catalog_vector.sql, catalog_halfvec.sql and
@@ -45,9 +45,9 @@ SELECT ok(length(vecdb.active_kernel()) > 0, 'vecdb.active_kernel() names the ke
 
 SELECT results_eq(
     $$SELECT classid::regclass::text, count(*)::int FROM vecdb_member GROUP BY 1 ORDER BY 1$$,
-    $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_class', 2), ('pg_namespace', 3), ('pg_opclass', 12), ('pg_operator', 30),
-             ('pg_opfamily', 12), ('pg_proc', 119), ('pg_type', 3)$$,
-    'the extension owns 1 access method, 14 casts, 2 tables, 3 schemas, 12 operator classes and families, 30 operators, 119 functions, 3 types'
+    $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_class', 8), ('pg_namespace', 4), ('pg_opclass', 12), ('pg_operator', 30),
+             ('pg_opfamily', 12), ('pg_proc', 124), ('pg_type', 3)$$,
+    'the extension owns 1 access method, 14 casts, 8 tables, 4 schemas, 12 operator classes and families, 30 operators, 124 functions, 3 types'
 );
 
 SELECT set_eq(
@@ -178,7 +178,13 @@ SELECT set_eq(
         'vecdb.list_backups(of_store text)',
         'vecdb.store_checksum(store text)',
         'vecdb.export_store(store text)',
-        'vecdb.import_store(store text, jsonl text)'
+        'vecdb.import_store(store text, jsonl text)',
+        -- 70_auth.sql
+        'vecdb_auth.notify_revoked()',
+        'vecdb_auth.notify_keys()',
+        'vecdb_auth.rotate_refresh_token(p_id text, p_new_id text, p_new_hash text, p_scope text, p_expires_at timestamp with time zone)',
+        'vecdb_auth.use_authorization_code(p_code_hash text, p_family text)',
+        'vecdb_auth.prune(p_key_grace interval)'
     ],
     'the functions owned by vecdb are exactly the tested ones'
 );
@@ -278,7 +284,10 @@ SELECT set_eq(
           -- 50_store.sql
           'schema vecdb_data', 'table vecdb.stores', 'type vecdb.item',
           -- 60_backup.sql
-          'schema vecdb_backup', 'table vecdb.backups'],
+          'schema vecdb_backup', 'table vecdb.backups',
+          -- 70_auth.sql
+          'schema vecdb_auth', 'table vecdb_auth.signing_keys', 'table vecdb_auth.clients', 'table vecdb_auth.users',
+          'table vecdb_auth.authorization_codes', 'table vecdb_auth.refresh_tokens', 'table vecdb_auth.revoked_tokens'],
     'the other objects owned by vecdb: its schemas, types, tables, two btree operator classes, the hnsw access method and its ten operator classes'
 );
 
@@ -365,7 +374,12 @@ SELECT results_eq(
         ('vecdb.store_stats(name text)', 'plpgsql', 's', 's', false, false, true),
         ('vecdb.sync(store text)', 'plpgsql', 'v', 'u', false, false, false),
         ('vecdb.upsert(store text, id text, vector vector, metadata jsonb, content text)', 'plpgsql', 'v', 'u', false, false, false),
-        ('vecdb.upsert_many(store text, items jsonb)', 'plpgsql', 'v', 'u', false, false, true)$$,
+        ('vecdb.upsert_many(store text, items jsonb)', 'plpgsql', 'v', 'u', false, false, true),
+        ('vecdb_auth.notify_keys()', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb_auth.notify_revoked()', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb_auth.prune(p_key_grace interval)', 'sql', 'v', 'u', false, false, false),
+        ('vecdb_auth.rotate_refresh_token(p_id text, p_new_id text, p_new_hash text, p_scope text, p_expires_at timestamp with time zone)', 'plpgsql', 'v', 'u', false, false, false),
+        ('vecdb_auth.use_authorization_code(p_code_hash text, p_family text)', 'plpgsql', 'v', 'u', false, false, true)$$,
     'every SQL and PL/pgSQL function: language, volatility, parallel safety, strictness, SECURITY DEFINER, set-returning'
 );
 SELECT is_empty(
@@ -383,9 +397,9 @@ SELECT is_empty(
 );
 SELECT is_empty(
     $$SELECT n.nspname FROM pg_namespace n
-       WHERE n.nspname IN ('vecdb_data', 'vecdb_backup')
+       WHERE n.nspname IN ('vecdb_data', 'vecdb_backup', 'vecdb_auth')
          AND EXISTS (SELECT FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a WHERE a.grantee = 0)$$,
-    'PUBLIC has no right on schemas vecdb_data and vecdb_backup'
+    'PUBLIC has no right on schemas vecdb_data, vecdb_backup and vecdb_auth'
 );
 
 -- aggregates
