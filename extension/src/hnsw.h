@@ -269,6 +269,16 @@ typedef struct HnswSearch
 	uint32		tiebreak;		/* seed for ordering equal distances */
 } HnswSearch;
 
+/* Whether id is among the n ids */
+static inline bool
+HnswContainsId(const uint32 *ids, int n, uint32 id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 /* hnsw.c */
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;

@@ -386,17 +386,11 @@ out:
 	return ndropped;
 }
 
+/* how many in-links of a new node, and pruned nodes, an insert tracks */
+#define HNSW_MAX_KEEPERS 256
+
 /* entries given up to link pruned nodes, in this backend (see keep_a_way_in) */
 static uint64 relinks = 0;
-
-static bool
-contains_id(const uint32 *ids, int n, uint32 id)
-{
-	for (int i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
 
 typedef struct AdoptArg
 {
@@ -466,6 +460,57 @@ HnswAdoptNeighbours(Relation index, const HnswShape *shape, HnswGraph *g, uint32
 }
 
 /*
+ * Put node into source's list on a layer: in a free place, else over an
+ * entry that node links to itself (which then stays reachable through
+ * node), else over the last entry.  Returns the entry given up in that last
+ * case, which may have lost its only way in, else HNSW_NO_SLOT.
+ */
+static uint32
+link_from(Relation index, const HnswShape *shape, HnswGraph *g, uint32 source, uint32 node,
+		  int layer)
+{
+	int			lm = HnswLayerM(shape, layer);
+	uint32	   *mine = palloc(sizeof(uint32) * lm);
+	uint32	   *theirs = palloc(sizeof(uint32) * lm);
+	uint32	   *list = palloc(sizeof(uint32) * lm);
+	uint32		lost = HNSW_NO_SLOT;
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		int			n = HnswReadNeighbours(g, source, layer, theirs);
+		int			nmine = HnswReadNeighbours(g, node, layer, mine);
+		int			victim = n - 1;
+		bool		covered = false;
+
+		if (n < lm)
+		{
+			HnswAdoptNeighbours(index, shape, g, source, layer, &node, 1);
+			break;
+		}
+		if (HnswContainsId(theirs, n, node))
+			break;
+		for (int i = n - 1; i >= 0 && !covered; i--)
+			if (HnswContainsId(mine, nmine, theirs[i]))
+			{
+				victim = i;
+				covered = true;
+			}
+		memcpy(list, theirs, sizeof(uint32) * n);
+		list[victim] = node;
+		if (!HnswSwapList(index, shape, g, source, layer, theirs, n, list, n))
+			continue;
+		relinks++;
+		if (!covered)
+			lost = theirs[victim];
+		break;
+	}
+	pfree(mine);
+	pfree(theirs);
+	pfree(list);
+	return lost;
+}
+
+/*
  * Whether a search for node's own vector from the entry point finds it on a
  * layer; if not, writes the nearest live node the search found (which is
  * reachable, having been found) to *nearest.
@@ -515,50 +560,18 @@ static void
 keep_a_way_in(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, int layer,
 			  int depth)
 {
-	int			lm = HnswLayerM(shape, layer);
-	uint32	   *mine = palloc(sizeof(uint32) * lm);
-	uint32	   *theirs = palloc(sizeof(uint32) * lm);
-	uint32	   *list = palloc(sizeof(uint32) * lm);
 	uint32		source;
-	int			nmine;
+	uint32		victim;
 	HnswSlotHeader hdr;
 
 	/* a deleted node needs no way in: a link to it could outlive its slot */
 	if (!HnswReadHeader(g, node, &hdr) || hdr.kind != HNSW_SLOT_NODE ||
 		(hdr.flags & HNSW_NODE_DELETED) ||
 		findable(index, shape, g, node, layer, &source) || source == HNSW_NO_SLOT)
-		goto out;
-	nmine = HnswReadNeighbours(g, node, layer, mine);
-	for (int attempt = 0; attempt < 5; attempt++)
-	{
-		int			n = HnswReadNeighbours(g, source, layer, theirs);
-		int			victim = n - 1;
-		bool		covered = false;
-
-		if (n < lm)
-		{
-			HnswAdoptNeighbours(index, shape, g, source, layer, &node, 1);
-			break;
-		}
-		for (int i = n - 1; i >= 0 && !covered; i--)
-			if (theirs[i] != node && contains_id(mine, nmine, theirs[i]))
-			{
-				victim = i;
-				covered = true;
-			}
-		memcpy(list, theirs, sizeof(uint32) * n);
-		list[victim] = node;
-		if (!HnswSwapList(index, shape, g, source, layer, theirs, n, list, n))
-			continue;
-		relinks++;
-		if (!covered && depth < 3)
-			keep_a_way_in(index, shape, g, theirs[victim], layer, depth + 1);
-		break;
-	}
-out:
-	pfree(mine);
-	pfree(theirs);
-	pfree(list);
+		return;
+	victim = link_from(index, shape, g, source, node, layer);
+	if (victim != HNSW_NO_SLOT && depth < 3)
+		keep_a_way_in(index, shape, g, victim, layer, depth + 1);
 }
 
 /*
@@ -571,42 +584,10 @@ out:
 static void
 force_link(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node, uint32 newnode)
 {
-	int			lm = 2 * shape->m;
-	uint32	   *cur = palloc(sizeof(uint32) * lm);
-	uint32	   *list = palloc(sizeof(uint32) * lm);
-	uint32	   *mine = palloc(sizeof(uint32) * lm);
+	uint32		victim = link_from(index, shape, g, node, newnode, 0);
 
-	for (int attempt = 0; attempt < 5; attempt++)
-	{
-		int			n = HnswReadNeighbours(g, node, 0, cur);
-		int			nmine = HnswReadNeighbours(g, newnode, 0, mine);
-		int			victim = n - 1;
-		bool		covered = false;
-
-		if (n < lm)
-		{
-			HnswAdoptNeighbours(index, shape, g, node, 0, &newnode, 1);
-			break;
-		}
-		for (int i = n - 1; i >= 0 && !covered; i--)
-			for (int j = 0; j < nmine && !covered; j++)
-				if (cur[i] == mine[j])
-				{
-					victim = i;
-					covered = true;
-				}
-		memcpy(list, cur, sizeof(uint32) * n);
-		list[victim] = newnode;
-		if (!HnswSwapList(index, shape, g, node, 0, cur, n, list, n))
-			continue;
-		relinks++;
-		if (!covered && HnswAdoptNeighbours(index, shape, g, newnode, 0, &cur[victim], 1) == 0)
-			keep_a_way_in(index, shape, g, cur[victim], 0, 1);
-		break;
-	}
-	pfree(cur);
-	pfree(list);
-	pfree(mine);
+	if (victim != HNSW_NO_SLOT && HnswAdoptNeighbours(index, shape, g, newnode, 0, &victim, 1) == 0)
+		keep_a_way_in(index, shape, g, victim, 0, 1);
 }
 
 typedef struct TidArg
@@ -648,7 +629,6 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	char	   *images[1 + HNSW_MAX_LEVEL];
 	bool		linked = false;
 	uint64		relinks_before = relinks;
-#define HNSW_MAX_KEEPERS 256
 	uint32		keepers[HNSW_MAX_KEEPERS];
 	int			nkeepers = 0;
 	uint32		alldropped[HNSW_MAX_KEEPERS];
@@ -749,7 +729,7 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 		bool		all_pruned = nkeepers > 0;
 
 		for (int i = 0; i < nkeepers && all_pruned; i++)
-			all_pruned = contains_id(alldropped, nalldropped, keepers[i]);
+			all_pruned = HnswContainsId(alldropped, nalldropped, keepers[i]);
 		if ((relinks != relinks_before || all_pruned) && plan->top >= 0)
 			keep_a_way_in(index, shape, &pg.g, slots[0], 0, 1);
 	}

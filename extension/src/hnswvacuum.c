@@ -138,15 +138,6 @@ pass_remove(VacuumState *vs)
 	}
 }
 
-static bool
-contains(const uint32 *ids, int n, uint32 id)
-{
-	for (int i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
 /* Pass 2 on one node and layer: replace its deleted neighbours, if it has any */
 static void
 repair_list(VacuumState *vs, uint32 node, int layer)
@@ -181,7 +172,7 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 		{
 			if (!IS_DELETED(vs, cur[i]))
 			{
-				if (!contains(cand, nc, cur[i]))
+				if (!HnswContainsId(cand, nc, cur[i]))
 					cand[nc++] = cur[i];
 				continue;
 			}
@@ -191,7 +182,7 @@ repair_list(VacuumState *vs, uint32 node, int layer)
 
 				for (int j = 0; j < nh; j++)
 					if (hop[j] != node && hop[j] < vs->pg.g.nslots && !IS_DELETED(vs, hop[j]) &&
-						!contains(cand, nc, hop[j]))
+						!HnswContainsId(cand, nc, hop[j]))
 					{
 						HnswSlotHeader hdr;
 
