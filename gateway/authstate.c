@@ -8,6 +8,9 @@
  *
  * Revocation reaches every gateway within a second because each one LISTENs
  * on `vecdb_auth_revoked` (a trigger on vecdb_auth.revoked_tokens notifies);
+ * an entry "family:ID" revokes every token whose sid claim is ID, that is
+ * every access token of a revoked refresh-token family, without the gateway
+ * having to know their jtis;
  * a gateway whose LISTEN connection dropped may have missed notifications, so
  * every (re)connection reloads the whole set before anything else.  Until the
  * first load the set is empty, but no request is served before bootstrap has
@@ -20,19 +23,22 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/hmac.h>
 
 #include "authstate.h"
+#include "csrf.h"
 #include "jwt.h"
 #include "log.h"
 #include "pool.h"
 
-#define MAX_KEYS 16
+#define MAX_KEYS AUTHSTATE_MAX_KEYS
 #define REVOKED_BUCKETS 4096
 
 struct key {
     char kid[64];
     EVP_PKEY *pkey;
     bool retired;
+    unsigned char form_key[CSRF_KEY_BYTES]; /* the login form's MAC key (csrf.h) */
 };
 
 struct revoked {
@@ -166,6 +172,22 @@ void authstate_free(struct authstate *st)
     free(st);
 }
 
+/* a key for the login form's MACs, derived from a signing key's PEM text
+ * (surrounding white space aside), so every gateway derives the same one and
+ * the MACs reveal nothing of the signing key */
+static void derive_form_key(const char *pem, unsigned char out[CSRF_KEY_BYTES])
+{
+    static const char label[] = "vecdb login form key v1";
+    while (*pem == ' ' || *pem == '\n' || *pem == '\r' || *pem == '\t')
+        pem++;
+    size_t n = strlen(pem);
+    while (n > 0 &&
+           (pem[n - 1] == ' ' || pem[n - 1] == '\n' || pem[n - 1] == '\r' || pem[n - 1] == '\t'))
+        n--;
+    unsigned int len = CSRF_KEY_BYTES;
+    HMAC(EVP_sha256(), pem, (int)n, (const unsigned char *)label, sizeof(label) - 1, out, &len);
+}
+
 bool authstate_load_keys(struct authstate *st, PGresult *res)
 {
     struct key loaded[MAX_KEYS];
@@ -184,6 +206,7 @@ bool authstate_load_keys(struct authstate *st, PGresult *res)
         snprintf(loaded[n].kid, sizeof(loaded[n].kid), "%s", kid);
         loaded[n].pkey = k;
         loaded[n].retired = retired && retired[0] == 't';
+        derive_form_key(pem, loaded[n].form_key);
         if (signer < 0 && !loaded[n].retired)
             signer = n;
         n++;
@@ -308,6 +331,7 @@ static bool verify(struct authstate *st, const char *token, bool check_audience,
     const char *sub = jwt_claim_str(parts.claims, "sub");
     const char *client_id = jwt_claim_str(parts.claims, "client_id");
     const char *jti = jwt_claim_str(parts.claims, "jti");
+    const char *sid = jwt_claim_str(parts.claims, "sid");
     const char *scope = jwt_claim_str(parts.claims, "scope");
     const char *aud = jwt_claim_str(parts.claims, "aud");
     long now = time(NULL);
@@ -327,6 +351,11 @@ static bool verify(struct authstate *st, const char *token, bool check_audience,
             key = st->keys[i].pkey;
     bool sig_ok = key && jwt_verify_signature(key, &parts);
     bool revoked = jti && is_revoked_locked(st, jti);
+    if (sid && !revoked) {
+        char family[sizeof(REVOKED_FAMILY_PREFIX) + 64];
+        snprintf(family, sizeof(family), "%s%.63s", REVOKED_FAMILY_PREFIX, sid);
+        revoked = is_revoked_locked(st, family);
+    }
     pthread_rwlock_unlock(&st->lock);
     if (!key) {
         *why = "the token was not signed by a key of this server";
@@ -370,6 +399,7 @@ static bool verify(struct authstate *st, const char *token, bool check_audience,
     snprintf(info->sub, sizeof(info->sub), "%s", sub);
     snprintf(info->client_id, sizeof(info->client_id), "%s", client_id);
     snprintf(info->jti, sizeof(info->jti), "%s", jti);
+    snprintf(info->sid, sizeof(info->sid), "%s", sid ? sid : "");
     snprintf(info->aud, sizeof(info->aud), "%s", aud);
     ok = true;
 out:
@@ -387,6 +417,19 @@ bool authstate_verify_any_audience(struct authstate *st, const char *token, stru
                                    const char **why)
 {
     return verify(st, token, false, info, why);
+}
+
+int authstate_form_keys(struct authstate *st, unsigned char (*keys)[CSRF_KEY_BYTES], int max)
+{
+    int n = 0;
+    pthread_rwlock_rdlock(&st->lock);
+    if (st->signer >= 0 && n < max)
+        memcpy(keys[n++], st->keys[st->signer].form_key, CSRF_KEY_BYTES);
+    for (int i = 0; i < st->nkeys && n < max; i++)
+        if (i != st->signer)
+            memcpy(keys[n++], st->keys[i].form_key, CSRF_KEY_BYTES);
+    pthread_rwlock_unlock(&st->lock);
+    return n;
 }
 
 json_object *authstate_jwks(struct authstate *st)

@@ -31,11 +31,16 @@ unsigned scope_expand(unsigned bits);
 /* the role a request with these scopes runs as, NULL for none */
 const char *scope_role(unsigned bits);
 
+/* a revoked id that stands for a whole refresh-token family: every access
+ * token whose sid claim is ID ("family:ID" in vecdb_auth.revoked_tokens) */
+#define REVOKED_FAMILY_PREFIX "family:"
+
 /* a verified access token */
 struct token_info {
     char sub[256];
     char client_id[136];
     char jti[64];
+    char sid[64]; /* the refresh-token family it was issued in, "" if none */
     char aud[512];
     unsigned scopes;
     long iat, exp;
@@ -48,7 +53,8 @@ void authstate_free(struct authstate *st);
 bool authstate_load_keys(struct authstate *st, PGresult *res);
 /* add rows (jti, exp epoch) of revoked_tokens */
 void authstate_load_revocations(struct authstate *st, PGresult *res);
-/* one revocation: "JTI EPOCH" as NOTIFY carries it */
+/* one revocation: "JTI EPOCH" as NOTIFY carries it (JTI may be
+ * "family:ID") */
 void authstate_add_revocation(struct authstate *st, const char *payload);
 bool authstate_is_revoked(struct authstate *st, const char *jti);
 
@@ -58,8 +64,9 @@ char *authstate_sign(struct authstate *st, json_object *claims);
 /*
  * Check an access token: ES256 with a known kid, typ at+jwt, a valid
  * signature, not expired, issued by us, for an audience under the public URL,
- * not revoked.  On failure *why says what was wrong (for the client).
- * audience NULL: the configured one; otherwise the audience to require.
+ * not revoked (neither its jti nor the family named by its sid).  On failure
+ * *why says what was wrong (for the client).  audience NULL: the configured
+ * one; otherwise the audience to require.
  */
 bool authstate_verify(struct authstate *st, const char *token, struct token_info *info,
                       const char **why);
@@ -68,6 +75,13 @@ bool authstate_verify(struct authstate *st, const char *token, struct token_info
  * tokens for any audience) */
 bool authstate_verify_any_audience(struct authstate *st, const char *token, struct token_info *info,
                                    const char **why);
+
+/* the login form's MAC keys (csrf.h), derived from the signing keys: the
+ * signing key's first (it makes new forms), then the others (they still
+ * check forms made before a rotation); returns how many, at most max; 0
+ * before any key has loaded */
+#define AUTHSTATE_MAX_KEYS 16
+int authstate_form_keys(struct authstate *st, unsigned char (*keys)[32], int max);
 
 /* the JWK set of every key */
 json_object *authstate_jwks(struct authstate *st);

@@ -115,6 +115,10 @@ static const struct setting settings[] = {
     {"registration", T_ENUM, F(registration), "open", 0, 0, registration_values, S_ENUMSTR,
      "dynamic client registration: open (public and authorization-code clients; "
      "client_credentials clients need an admin token), admin (always an admin token), off"},
+    {"registration_limit", T_INT, F(registration_limit), "20", 1, 1000000, NULL, S_RELOAD,
+     "registrations without an admin token allowed per address in registration_window"},
+    {"registration_window", T_SECONDS, F(registration_window), "1h", 1, DAY, NULL, S_RELOAD,
+     "window of registration_limit"},
     {"pg_bin", T_STRING, F(pg_bin), NULL, 0, 0, NULL, S_NULLABLE,
      "embedded: PostgreSQL's bin directory (default: the newest /usr/lib/postgresql/*/bin)"},
     {"pg_user", T_STRING, F(pg_user), "postgres", 0, 0, NULL, 0,

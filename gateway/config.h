@@ -40,6 +40,8 @@ struct config {
     int auth_fail_limit;        /* failed authentications per window ... */
     int auth_fail_window;       /* ... seconds, per client and per address */
     char *registration;         /* "open", "admin" or "off" */
+    int registration_limit;     /* registrations without an admin token per address ... */
+    int registration_window;    /* ... in this many seconds */
     char *pg_bin;               /* embedded: PostgreSQL's bin directory */
     char *pg_user;              /* embedded: the OS user PostgreSQL runs as when root */
     int pg_port;                /* embedded: loopback port; 0: a free one each start */

@@ -18,6 +18,20 @@
  * it.  Errors are RFC 6749 §5.2 JSON; a failed client authentication is 401
  * and counts against the client's and the address's failure limits.
  *
+ * Every access token issued with a refresh token names the refresh-token
+ * family in its `sid` claim, so that revoking the family (RFC 7009 on the
+ * refresh token, reuse detection, a replayed code) revokes its access
+ * tokens on every gateway with one row: vecdb_auth.revoke_family().
+ *
+ * Client authentication (token, revocation, introspection): HTTP Basic
+ * (client_secret_basic) or client_id and client_secret in the form body
+ * (client_secret_post), never both; a public client (none) sends its
+ * client_id only.  A client registered through RFC 7591 is held to the
+ * token_endpoint_auth_method it registered (default client_secret_basic);
+ * the clients the operator made (the first start's admin client) may use
+ * either secret method, since the product's documented examples send the
+ * admin secret in the body.
+ *
  * Each handler is a chain of callbacks over one struct oauth_req (embedded
  * at the head of the handler's own state), freed with the request.
  */
@@ -40,8 +54,8 @@
 const struct db_stmt stmt_client = {
     "oauth_client",
     "SELECT client_id, secret_hash, client_name, scopes, grant_types, redirect_uris, "
-    "token_endpoint_auth_method, floor(extract(epoch FROM created_at))::bigint AS created "
-    "FROM vecdb_auth.clients WHERE client_id = $1",
+    "token_endpoint_auth_method, created_by, floor(extract(epoch FROM created_at))::bigint AS "
+    "created FROM vecdb_auth.clients WHERE client_id = $1",
     1};
 
 const struct db_stmt stmt_refresh_get = {
@@ -52,11 +66,9 @@ const struct db_stmt stmt_refresh_get = {
     "FROM vecdb_auth.refresh_tokens WHERE id = $1",
     1};
 
-const struct db_stmt stmt_revoke_family = {
-    "oauth_revoke_family",
-    "UPDATE vecdb_auth.refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at "
-    "IS NULL",
-    1};
+/* the family's refresh tokens and, through its sid, its access tokens */
+const struct db_stmt stmt_revoke_family = {"oauth_revoke_family",
+                                           "SELECT vecdb_auth.revoke_family($1)", 1};
 
 const struct db_stmt stmt_revoke_jti = {
     "oauth_revoke_jti",
@@ -126,6 +138,8 @@ void client_from_row(struct client *c, const PGresult *res, int row)
     c->redirect_uris = strdup(uris ? uris : "{}");
     snprintf(c->auth_method, sizeof(c->auth_method), "%s",
              db_value(res, row, "token_endpoint_auth_method"));
+    const char *created_by = db_value(res, row, "created_by");
+    c->registered = created_by && strcmp(created_by, "registration") == 0;
     const char *created = db_value(res, row, "created");
     c->created = created ? atol(created) : 0;
 }
@@ -278,7 +292,10 @@ void oauth_count_failure(struct request *r, const char *key)
 
 /* ------------------------------------------------ client authentication */
 
-static void client_auth_failed(struct request *r, const char *why)
+/* a failed client authentication: counted, logged with why, answered 401
+ * with description (NULL: the generic one, which says nothing about which
+ * part was wrong) */
+static void client_auth_failed(struct request *r, const char *why, const char *description)
 {
     struct oauth_req *o = r->state;
     char key[200];
@@ -288,7 +305,37 @@ static void client_auth_failed(struct request *r, const char *why)
     oauth_count_failure(r, key);
     log_msg(LOG_INFO, r->id, "client authentication failed for '%s': %s",
             o->presented_id ? o->presented_id : "", why);
-    http_reply_oauth_error(r, 401, "invalid_client", "client authentication failed");
+    http_reply_oauth_error(r, 401, "invalid_client",
+                           description ? description : "client authentication failed");
+}
+
+/*
+ * Is the client authenticating the way it must: a registered confidential
+ * client by the method it registered; the operator's clients by either.
+ * Checked after the secret, so only a caller who knows the secret learns
+ * which method the client has.  False: answered.
+ */
+static bool auth_method_ok(struct request *r)
+{
+    struct oauth_req *o = r->state;
+    const char *m = o->client.auth_method;
+    if (!o->client.registered)
+        return true;
+    if (strcmp(m, "client_secret_basic") == 0 && !o->used_basic) {
+        client_auth_failed(r, "client_secret_post used by a client_secret_basic client",
+                           "this client is registered with token_endpoint_auth_method "
+                           "client_secret_basic: send its credentials with HTTP Basic, not "
+                           "in the body");
+        return false;
+    }
+    if (strcmp(m, "client_secret_post") == 0 && o->used_basic) {
+        client_auth_failed(r, "client_secret_basic used by a client_secret_post client",
+                           "this client is registered with token_endpoint_auth_method "
+                           "client_secret_post: send client_id and client_secret in the body, "
+                           "not with HTTP Basic");
+        return false;
+    }
+    return true;
 }
 
 static void verify_work(void *arg)
@@ -303,9 +350,11 @@ static void verify_done(void *arg)
     struct request *r = arg;
     struct oauth_req *o = r->state;
     if (!o->verified) {
-        client_auth_failed(r, "wrong secret");
+        client_auth_failed(r, "wrong secret", NULL);
         return;
     }
+    if (!auth_method_ok(r))
+        return;
     o->next(r);
 }
 
@@ -324,7 +373,7 @@ static void client_loaded(void *arg, const struct db_result *res)
         return;
     }
     if (PQntuples(res->res) != 1) {
-        client_auth_failed(r, "unknown client");
+        client_auth_failed(r, "unknown client", NULL);
         return;
     }
     client_from_row(&o->client, res->res, 0);
@@ -332,7 +381,9 @@ static void client_loaded(void *arg, const struct db_result *res)
     if (!hash) {
         /* a public client: it proves nothing here, PKCE proves it later */
         if (o->presented_secret) {
-            client_auth_failed(r, "a public client sent a secret");
+            client_auth_failed(r, "a public client sent a secret",
+                               "this client is public (token_endpoint_auth_method none): it "
+                               "sends its client_id only, no secret");
             return;
         }
         if (!o->verified) { /* verified doubles as "public clients allowed" */
@@ -344,7 +395,7 @@ static void client_loaded(void *arg, const struct db_result *res)
         return;
     }
     if (!o->presented_secret) {
-        client_auth_failed(r, "no secret");
+        client_auth_failed(r, "no secret", NULL);
         return;
     }
     o->stored_hash = strdup(hash);
@@ -404,7 +455,7 @@ void oauth_authenticate_client(struct request *r, bool allow_public)
 /* ------------------------------------------------------ token issuance */
 
 char *oauth_issue_access_token(struct request *r, const char *subject, const char *client_id,
-                               unsigned scopes, const char *audience, long *exp)
+                               unsigned scopes, const char *audience, const char *family, long *exp)
 {
     const struct config *cfg = oauth_cfg(r);
     long now = time(NULL);
@@ -419,6 +470,8 @@ char *oauth_issue_access_token(struct request *r, const char *subject, const cha
     json_object_object_add(c, "iat", json_object_new_int64(now));
     json_object_object_add(c, "exp", json_object_new_int64(*exp));
     json_object_object_add(c, "jti", json_object_new_string(jti));
+    if (family)
+        json_object_object_add(c, "sid", json_object_new_string(family));
     char *token = authstate_sign(oauth_auth(r), c);
     json_object_put(c);
     log_msg(LOG_INFO, r->id, "issued access token %s to client %s for %s (%s)", jti, client_id,
@@ -510,12 +563,15 @@ static char *new_refresh_token(struct token_req *t)
 }
 
 /* sign the access token and, if the client may refresh, store a new
- * refresh-token family (or, for codes, the family the code recorded) */
+ * refresh-token family (or, for codes, the family the code recorded); the
+ * access token names its family (sid), so revoking the family revokes it */
 static void issue_tokens(struct request *r)
 {
     struct token_req *t = r->state;
+    if (!t->family && (t->o.client.grants & GRANT_REFRESH_TOKEN))
+        t->family = secret_random(12);
     t->access_token = oauth_issue_access_token(r, t->subject, t->o.client.client_id, t->scopes,
-                                               t->resource, &t->exp);
+                                               t->resource, t->family, &t->exp);
     if (!t->access_token) {
         http_reply_oauth_error(r, 500, "server_error", "no signing key");
         return;
@@ -527,10 +583,9 @@ static void issue_tokens(struct request *r)
     char *hash = new_refresh_token(t);
     char lifetime[16];
     snprintf(lifetime, sizeof(lifetime), "%d", CFG_GET(oauth_cfg(r)->refresh_token_lifetime));
-    const char *params[] = {t->refresh_id, t->family ? t->family : t->refresh_id,
-                            hash,          t->o.client.client_id,
-                            t->subject,    scope_format(t->scopes),
-                            t->resource,   lifetime};
+    const char *params[] = {t->refresh_id,         t->family,  hash,
+                            t->o.client.client_id, t->subject, scope_format(t->scopes),
+                            t->resource,           lifetime};
     db_exec(r->worker->pool, &stmt_refresh_insert, NULL, 8, params, refresh_stored, r);
     free(hash);
 }
@@ -608,7 +663,7 @@ static void refresh_rotated(void *arg, const struct db_result *res)
         return;
     }
     t->access_token = oauth_issue_access_token(r, t->subject, t->o.client.client_id, t->scopes,
-                                               t->resource, &t->exp);
+                                               t->resource, t->family, &t->exp);
     if (!t->access_token) {
         http_reply_oauth_error(r, 500, "server_error", "no signing key");
         return;
@@ -657,6 +712,7 @@ static void refresh_loaded(void *arg, const struct db_result *res)
     char bad[80];
     scope_parse(db_value(res->res, 0, "scope"), &original, bad, sizeof(bad));
     t->subject = strdup(db_value(res->res, 0, "subject"));
+    t->family = strdup(db_value(res->res, 0, "family"));
     const char *resource = db_value(res->res, 0, "resource");
     t->resource = resource ? strdup(resource) : NULL;
     if (!used && !check_scope_and_resource(r, original, &t->scopes))

@@ -29,6 +29,7 @@ struct client {
     char *name;          /* NULL if none */
     char *redirect_uris; /* text[] literal as PostgreSQL returns it */
     char auth_method[32];
+    bool registered; /* created by RFC 7591 registration: held to auth_method */
     long created;
 };
 
@@ -73,10 +74,11 @@ void oauth_authenticate_client(struct request *r, bool allow_public);
 bool oauth_rate_limited(struct request *r, const char *key);
 void oauth_count_failure(struct request *r, const char *key);
 
-/* a new access token for subject/client/scopes/audience (NULL: public_url);
- * *exp is its expiry */
+/* a new access token for subject/client/scopes/audience (NULL: public_url)
+ * in refresh-token family (its sid claim; NULL: none); *exp is its expiry */
 char *oauth_issue_access_token(struct request *r, const char *subject, const char *client_id,
-                               unsigned scopes, const char *audience, long *exp);
+                               unsigned scopes, const char *audience, const char *family,
+                               long *exp);
 
 /* the shared authentication state and settings of the request's gateway */
 struct authstate *oauth_auth(struct request *r);

@@ -4,9 +4,13 @@
  * GET /oauth/authorize checks the request and shows a page that names the
  * client and the scopes it asks for, with a user name and password form.
  * POST /oauth/authorize (the form, carrying the request's parameters in
- * hidden fields, so the server keeps no session) checks everything again,
- * checks the password (PBKDF2, off the loop, rate-limited per user and per
- * address), and redirects to the client with a one-time code.
+ * hidden fields, so the server keeps no session) first checks the form's
+ * anti-forgery token (csrf.h: a cookie nonce and a MAC over it, the time and
+ * the hidden parameters; a forged or stale form gets 403 and nothing else
+ * happens), then checks everything again, checks the password (PBKDF2, off
+ * the loop, rate-limited per user and per address), and redirects to the
+ * client with a one-time code.  The pages cannot be framed, cached or
+ * leak their URL through a Referer.
  *
  * Errors follow RFC 6749 §4.1.2.1: while the client or its redirect URI is
  * in doubt, the user sees an error page (a redirect could deliver the user
@@ -21,11 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <openssl/crypto.h>
 
+#include "csrf.h"
 #include "log.h"
 #include "oauth.h"
 #include "offload.h"
@@ -53,6 +59,7 @@ struct authz_req {
     char *username;
     char *password;
     char *code;
+    char *nonce; /* the anti-forgery cookie's */
     bool password_ok;
 };
 
@@ -67,6 +74,7 @@ static void authz_free(void *p)
     if (a->code)
         OPENSSL_cleanse(a->code, strlen(a->code));
     free(a->code);
+    free(a->nonce);
     form_free(&a->o.form);
     client_clear(&a->o.client);
     free(a->o.stored_hash);
@@ -123,6 +131,7 @@ static void send_page(struct request *r, int status, struct evbuffer *b)
     http_set_header(r, "Content-Security-Policy",
                     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     http_set_header(r, "Referrer-Policy", "no-referrer");
+    http_set_header(r, "Cache-Control", "no-store");
     http_reply(r, status, "text/html; charset=utf-8", text, n);
     free(text);
 }
@@ -149,9 +158,48 @@ static const char *const carried[] = {"response_type",
                                       "resource",
                                       NULL};
 
+/* the carried parameters of the request's form, bound by the token */
+static void carried_fields(struct authz_req *a, const char **values, struct csrf_fields *f)
+{
+    int i = 0;
+    for (; carried[i]; i++)
+        values[i] = form_get(&a->o.form, carried[i]);
+    values[i] = NULL;
+    f->names = carried;
+    f->values = values;
+}
+
+/* the anti-forgery cookie for the form: the nonce, on the authorization
+ * endpoint's path only, not for scripts, not sent with cross-site POSTs */
+static void set_csrf_cookie(struct request *r, const char *nonce)
+{
+    const char *iss = oauth_cfg(r)->issuer_url;
+    const char *host = strstr(iss, "://");
+    const char *path = host ? strchr(host + 3, '/') : NULL;
+    char cookie[600];
+    snprintf(cookie, sizeof(cookie),
+             CSRF_COOKIE "=%s; Path=%.400s/oauth/authorize; Max-Age=%d; HttpOnly; SameSite=Lax%s",
+             nonce, path ? path : "", CSRF_LIFETIME,
+             strncmp(iss, "https://", 8) == 0 ? "; Secure" : "");
+    http_set_header(r, "Set-Cookie", cookie);
+}
+
 static void login_page(struct request *r, int status, const char *error)
 {
     struct authz_req *a = r->state;
+    unsigned char keys[1][CSRF_KEY_BYTES];
+    if (authstate_form_keys(oauth_auth(r), keys, 1) < 1) {
+        error_page(r, 503, "The server has no signing key yet; try again.");
+        return;
+    }
+    if (!a->nonce)
+        a->nonce = csrf_new_nonce();
+    const char *values[16];
+    struct csrf_fields fields;
+    carried_fields(a, values, &fields);
+    char *token = csrf_token(keys[0], a->nonce, time(NULL), &fields);
+    OPENSSL_cleanse(keys, sizeof(keys));
+    set_csrf_cookie(r, a->nonce);
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, page_head, sizeof(page_head) - 1);
     evbuffer_add_printf(b, "<h1>Sign in to vecdb</h1><p><b>");
@@ -179,6 +227,8 @@ static void login_page(struct request *r, int status, const char *error)
         html_escape(b, v);
         evbuffer_add_printf(b, "\">");
     }
+    evbuffer_add_printf(b, "<input type=\"hidden\" name=\"" CSRF_FIELD "\" value=\"%s\">", token);
+    free(token);
     evbuffer_add_printf(b, "<label>User name<input name=\"username\" autocomplete=\"username\" "
                            "required value=\"");
     html_escape(b, a->username);
@@ -435,6 +485,45 @@ static void authz_client_loaded(void *arg, const struct db_result *res)
     client_checked(r);
 }
 
+/* a POST: is it the form this server made for this browser, unchanged and
+ * recent (csrf.h)?  Answers 403 if not: nothing is looked up or issued */
+static bool form_is_genuine(struct request *r)
+{
+    struct authz_req *a = r->state;
+    unsigned char keys[AUTHSTATE_MAX_KEYS][CSRF_KEY_BYTES];
+    int nkeys = authstate_form_keys(oauth_auth(r), keys, AUTHSTATE_MAX_KEYS);
+    a->nonce = csrf_cookie_nonce(http_header(r, "Cookie"));
+    const char *values[16];
+    struct csrf_fields fields;
+    carried_fields(a, values, &fields);
+    enum csrf_result res = csrf_check((const unsigned char(*)[CSRF_KEY_BYTES])keys, nkeys, a->nonce,
+                                      form_get(&a->o.form, CSRF_FIELD), time(NULL), &fields);
+    OPENSSL_cleanse(keys, sizeof(keys));
+    switch (res) {
+    case CSRF_OK:
+        return true;
+    case CSRF_MISSING:
+        error_page(r, 403,
+                   a->nonce ? "The sign-in form came without its security token. Go back to the "
+                              "application and start the sign-in again."
+                            : "The sign-in form came without this site's cookie. Allow cookies "
+                              "for this site, go back to the application and start the sign-in "
+                              "again.");
+        return false;
+    case CSRF_EXPIRED:
+        error_page(r, 403,
+                   "The sign-in form has expired. Go back to the application and start "
+                   "the sign-in again.");
+        return false;
+    case CSRF_INVALID:
+        break;
+    }
+    error_page(r, 403,
+               "The sign-in form was not made by this server for this browser, or was "
+               "changed. Go back to the application and start the sign-in again.");
+    return false;
+}
+
 static void authorize(struct request *r, bool post)
 {
     struct authz_req *a = calloc(1, sizeof(*a));
@@ -461,6 +550,10 @@ static void authorize(struct request *r, bool post)
         error_page(r, 400, msg);
         return;
     }
+    if (post && !form_is_genuine(r))
+        return;
+    if (!post) /* a browser that has a nonce keeps it: forms in other tabs stay valid */
+        a->nonce = csrf_cookie_nonce(http_header(r, "Cookie"));
     const char *client_id = form_get(&a->o.form, "client_id");
     if (!client_id) {
         error_page(r, 400, "client_id is required.");

@@ -8,7 +8,9 @@
  *               a client_credentials client acts for itself, so creating one
  *               needs a bearer token with the admin scope (RFC 7591 §3's
  *               "initial access token").  `registration = admin` needs that
- *               token always, `off` refuses registration.
+ *               token always, `off` refuses registration.  Registrations
+ *               without an admin token are limited per address
+ *               (registration_limit per registration_window: 429 beyond).
  *   revoke      a client revokes its own tokens; an admin client any token
  *   introspect  confidential clients only; a client sees its own tokens, an
  *               admin client any token (others are reported inactive)
@@ -25,6 +27,7 @@
 
 #include "log.h"
 #include "oauth.h"
+#include "ratelimit.h"
 #include "secret.h"
 #include "worker.h"
 
@@ -384,12 +387,15 @@ void oauth_register(struct request *r)
     }
 
     /* a client that acts for itself, or any client under `admin`, needs an
-     * admin's initial access token */
+     * admin's initial access token; a registration without one counts
+     * against its address's quota */
+    const char *bearer = http_bearer(r);
+    struct token_info info;
+    const char *why = "no bearer token";
+    bool token_ok = bearer && authstate_verify_any_audience(oauth_auth(r), bearer, &info, &why);
+    bool admin = token_ok && (info.scopes & SCOPE_ADMIN);
     if ((g->grants & GRANT_CLIENT_CREDENTIALS) || strcmp(cfg->registration, "admin") == 0) {
-        const char *bearer = http_bearer(r);
-        struct token_info info;
-        const char *why = "no bearer token";
-        if (!bearer || !authstate_verify_any_audience(oauth_auth(r), bearer, &info, &why)) {
+        if (!token_ok) {
             char hdr[300];
             snprintf(hdr, sizeof(hdr),
                      "Bearer realm=\"vecdb\", error=\"invalid_token\", "
@@ -408,12 +414,27 @@ void oauth_register(struct request *r)
             http_reply_json(r, 401, o);
             return;
         }
-        if (!(info.scopes & SCOPE_ADMIN)) {
+        if (!admin) {
             http_set_header(
                 r, "WWW-Authenticate",
                 "Bearer realm=\"vecdb\", error=\"insufficient_scope\", scope=\"admin\"");
             http_reply_oauth_error(r, 403, "insufficient_scope",
                                    "registering this client needs the admin scope");
+            return;
+        }
+    }
+    if (!admin) {
+        char key[100], secs[16];
+        int retry;
+        snprintf(key, sizeof(key), "register:%s", r->peer);
+        if (!ratelimit_take(key, CFG_GET(cfg->registration_limit),
+                            CFG_GET(cfg->registration_window), &retry)) {
+            log_msg(LOG_WARNING, r->id, "too many registrations from %s", r->peer);
+            snprintf(secs, sizeof(secs), "%d", retry);
+            http_set_header(r, "Retry-After", secs);
+            http_reply_oauth_error(r, 429, "temporarily_unavailable",
+                                   "too many client registrations from this address; try again "
+                                   "after Retry-After seconds");
             return;
         }
     }

@@ -79,7 +79,10 @@ CREATE TABLE vecdb_auth.refresh_tokens (
 CREATE INDEX refresh_tokens_family ON vecdb_auth.refresh_tokens (family);
 
 -- Access tokens (JWTs, by jti) revoked before they expire.  Every gateway
--- keeps this set in memory and hears each new row through NOTIFY.
+-- keeps this set in memory and hears each new row through NOTIFY.  A row
+-- whose jti is 'family:' and a refresh-token family id revokes every access
+-- token issued in that family at once: such tokens carry the family as their
+-- `sid` claim (see revoke_family).
 CREATE TABLE vecdb_auth.revoked_tokens (
 	jti text PRIMARY KEY,
 	expires_at timestamptz NOT NULL,
@@ -116,9 +119,25 @@ $$;
 CREATE TRIGGER signing_keys_notify AFTER INSERT OR UPDATE OR DELETE ON vecdb_auth.signing_keys
 	FOR EACH STATEMENT EXECUTE FUNCTION vecdb_auth.notify_keys();
 
+-- Revoke refresh-token family P_FAMILY: its refresh tokens, and with one
+-- 'family:ID' row in revoked_tokens (whose trigger NOTIFYs every gateway)
+-- every access token issued in it.  That row lives 7 days, the longest
+-- token_lifetime a gateway accepts, so it outlives every such token.
+CREATE FUNCTION vecdb_auth.revoke_family(p_family text) RETURNS void
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE vecdb_auth.refresh_tokens SET revoked_at = now()
+		WHERE family = p_family AND revoked_at IS NULL;
+	INSERT INTO vecdb_auth.revoked_tokens (jti, expires_at)
+		VALUES ('family:' || p_family, now() + interval '7 days')
+		ON CONFLICT (jti) DO NOTHING;
+END
+$$;
+
 -- Rotate refresh token P_ID (whose secret the gateway has checked): mark it
 -- used and add its successor.  Returns 'rotated', 'reused' (it was used
--- before: the family is now revoked) or 'invalid' (revoked or expired).
+-- before: the family, with its access tokens, is now revoked) or 'invalid'
+-- (revoked or expired).
 -- The UPDATE ... WHERE used_at IS NULL makes two concurrent uses of one token
 -- end as one rotation and one reuse.
 CREATE FUNCTION vecdb_auth.rotate_refresh_token(p_id text, p_new_id text, p_new_hash text,
@@ -133,8 +152,7 @@ BEGIN
 	IF NOT FOUND THEN
 		SELECT * INTO t FROM vecdb_auth.refresh_tokens WHERE id = p_id;
 		IF FOUND AND t.used_at IS NOT NULL THEN
-			UPDATE vecdb_auth.refresh_tokens SET revoked_at = now()
-				WHERE family = t.family AND revoked_at IS NULL;
+			PERFORM vecdb_auth.revoke_family(t.family);
 			RETURN 'reused';
 		END IF;
 		RETURN 'invalid';
@@ -148,9 +166,10 @@ END
 $$;
 
 -- Use authorization code P_CODE_HASH once, recording the refresh-token family
--- P_FAMILY that will be issued for it.  A second use revokes that family
--- (RFC 6749 §4.1.2) and returns outcome 'replayed'; an unknown or expired
--- code returns 'invalid'.
+-- P_FAMILY that will be issued for it (the refresh tokens and the `sid` of
+-- the access tokens).  A second use revokes that family, access tokens
+-- included (RFC 6749 §4.1.2), and returns outcome 'replayed'; an unknown or
+-- expired code returns 'invalid'.
 CREATE FUNCTION vecdb_auth.use_authorization_code(p_code_hash text, p_family text)
 	RETURNS TABLE (outcome text, client_id text, username text, redirect_uri text,
 		code_challenge text, scope text, resource text)
@@ -168,8 +187,9 @@ BEGIN
 	END IF;
 	SELECT * INTO c FROM vecdb_auth.authorization_codes a WHERE a.code_hash = p_code_hash;
 	IF FOUND AND c.used_at IS NOT NULL THEN
-		UPDATE vecdb_auth.refresh_tokens r SET revoked_at = now()
-			WHERE r.family = c.family AND r.revoked_at IS NULL;
+		IF c.family IS NOT NULL THEN
+			PERFORM vecdb_auth.revoke_family(c.family);
+		END IF;
 		RETURN QUERY SELECT 'replayed'::text, c.client_id, NULL::text, NULL::text, NULL::text,
 			NULL::text, NULL::text;
 		RETURN;
@@ -192,6 +212,7 @@ CREATE FUNCTION vecdb_auth.prune(p_key_grace interval DEFAULT '8 days') RETURNS 
 		+ (SELECT count(*) FROM k);
 $$;
 
+REVOKE ALL ON FUNCTION vecdb_auth.revoke_family(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vecdb_auth.rotate_refresh_token(text, text, text, text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vecdb_auth.use_authorization_code(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION vecdb_auth.prune(interval) FROM PUBLIC;

@@ -2,6 +2,7 @@
 // The tests print "ok - ..." / "not ok - ..." lines; test_gateway.sh numbers
 // them into one TAP stream.
 import crypto from 'node:crypto';
+import nodeHttp from 'node:http';
 import { execFileSync } from 'node:child_process';
 
 export let failures = 0;
@@ -22,8 +23,11 @@ export function eq(got, want, desc) {
     return ok(got === want, desc, { got, want });
 }
 
-// a request; returns {status, headers, text, json}
-export async function http(url, { method = 'GET', headers = {}, body, redirect = 'manual' } = {}) {
+// a request; returns {status, headers, text, json}.  `from`: the local
+// address to connect from (127.0.0.2, ...: another client address on the
+// loopback network, for the per-address limits); redirects are never followed
+export async function http(url, { method = 'GET', headers = {}, body, redirect = 'manual', from } = {}) {
+    if (from) return httpFrom(from, url, { method, headers, body });
     const res = await fetch(url, { method, headers, body, redirect });
     const text = await res.text();
     let json;
@@ -31,15 +35,55 @@ export async function http(url, { method = 'GET', headers = {}, body, redirect =
     return { status: res.status, headers: res.headers, text, json };
 }
 
+function httpFrom(localAddress, url, { method, headers, body }) {
+    const u = new URL(url);
+    const h = { ...headers };
+    if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
+    return new Promise((resolve, reject) => {
+        const req = nodeHttp.request({
+            host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: h, localAddress,
+        }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => { text += c; });
+            res.on('end', () => {
+                let json;
+                try { json = JSON.parse(text); } catch { json = undefined; }
+                const hs = new Headers();
+                for (const [k, v] of Object.entries(res.headers)) hs.set(k, Array.isArray(v) ? v.join(', ') : v);
+                resolve({ status: res.statusCode, headers: hs, text, json });
+            });
+        });
+        req.on('error', reject);
+        if (body !== undefined) req.write(body);
+        req.end();
+    });
+}
+
 // POST an application/x-www-form-urlencoded body, optionally with HTTP Basic
-export function postForm(url, params, { basic, headers = {} } = {}) {
+export function postForm(url, params, { basic, headers = {}, from } = {}) {
     const h = { 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
     if (basic) {
         const enc = (s) => encodeURIComponent(s);
         h.Authorization = 'Basic ' + Buffer.from(`${enc(basic[0])}:${enc(basic[1])}`).toString('base64');
     }
     const body = typeof params === 'string' ? params : new URLSearchParams(params).toString();
-    return http(url, { method: 'POST', headers: h, body });
+    return http(url, { method: 'POST', headers: h, body, from });
+}
+
+// the hidden fields of a page's form, decoded
+export function formFields(html) {
+    const fields = {};
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+        fields[m[1]] = m[2].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>')
+            .replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    }
+    return fields;
+}
+
+// "name=value" of a response's Set-Cookie (what a browser sends back), or ''
+export function cookieOf(res) {
+    return (res.headers.get('set-cookie') ?? '').split(';')[0];
 }
 
 export function postJson(url, obj, headers = {}) {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import {
     ok, eq, http, postForm, postJson, decodeJwt, signJwt, verifyJwt, pkce, sql, hasNull,
-    remember, seen, sleep, failures,
+    remember, seen, sleep, failures, formFields, cookieOf,
 } from './lib.mjs';
 
 const A = process.env.OAUTH_A, RA = process.env.REST_A;
@@ -29,6 +29,22 @@ async function adminToken(scope = 'read write admin', extra = {}) {
 
 const whoami = (base, token) =>
     http(`${base}/api/v1/whoami`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+
+// poll the REST ports of gateways until each refuses token (401): for each,
+// {ms} after `since` (null if not within 3 s) and the detail it gave
+async function refusedOn(bases, token, since) {
+    const one = async (base) => {
+        while (Date.now() - since < 3000) {
+            const res = await whoami(base, token);
+            if (res.status === 401) return { ms: Date.now() - since, detail: res.json?.detail };
+            await sleep(20);
+        }
+        return { ms: null };
+    };
+    return Promise.all(bases.map(one));
+}
+const withinASecond = (x) => x.ms !== null && x.ms <= 1000 && /revoked/.test(x.detail ?? '');
+const took = (x) => (x.ms === null ? 'never' : `${x.ms} ms`);
 
 // ------------------------------------------------------------- metadata
 async function testMetadata() {
@@ -227,25 +243,91 @@ async function testRegistration() {
     return { pub, conf, cc };
 }
 
+// ------------------------------- token_endpoint_auth_method is enforced
+async function testAuthMethods(clients) {
+    const admin = (await adminToken('admin')).json.access_token;
+    const reg = (body) => postJson(`${A}/oauth/register`, body, { Authorization: `Bearer ${admin}` });
+    let r = await reg({ grant_types: ['client_credentials'], scope: 'read', token_endpoint_auth_method: 'client_secret_post' });
+    const post = r.json ?? {};
+    remember(post.client_secret);
+    ok(r.status === 201 && post.token_endpoint_auth_method === 'client_secret_post' && post.client_secret,
+        'register a client_secret_post client', r.json);
+    const basic = clients.cc; // registered without a method: client_secret_basic, the RFC 7591 default
+    eq(basic.token_endpoint_auth_method, 'client_secret_basic', 'a client registered without a method gets client_secret_basic');
+    const creds = (c) => [c.client_id, c.client_secret];
+    const withBasic = (url, c, params) => postForm(url, params, { basic: creds(c) });
+    const inBody = (url, c, params) => postForm(url, { ...params, client_id: c.client_id, client_secret: c.client_secret });
+    const cc = { grant_type: 'client_credentials' };
+    const refused = (desc, res, method) => ok(res.status === 401 && res.json?.error === 'invalid_client' &&
+        new RegExp(`registered with token_endpoint_auth_method ${method}`).test(res.json?.error_description ?? '') &&
+        /^Basic/.test(res.headers.get('www-authenticate') ?? ''),
+    `${desc}: 401 invalid_client naming the registered method`, { status: res.status, body: res.json });
+
+    eq((await inBody(TOKEN, post, cc)).status, 200, 'a client_secret_post client, secret in the body: 200');
+    refused('a client_secret_post client using HTTP Basic', await withBasic(TOKEN, post, cc), 'client_secret_post');
+    eq((await withBasic(TOKEN, basic, cc)).status, 200, 'a client_secret_basic client using HTTP Basic: 200');
+    refused('a client_secret_basic client with its secret in the body', await inBody(TOKEN, basic, cc), 'client_secret_basic');
+    r = await postForm(TOKEN, { ...cc, client_id: basic.client_id, client_secret: 'wrong' });
+    ok(r.status === 401 && r.json?.error === 'invalid_client' && r.json?.error_description === 'client authentication failed',
+        'the wrong method with a wrong secret: the plain invalid_client (the method is told only to who knows the secret)', r.json);
+
+    const t = (await inBody(TOKEN, post, { ...cc, scope: 'read' })).json?.access_token;
+    const intro = `${A}/oauth/introspect`, revoke = `${A}/oauth/revoke`;
+    refused('introspection by a client_secret_post client using HTTP Basic', await withBasic(intro, post, { token: t }), 'client_secret_post');
+    r = await inBody(intro, post, { token: t });
+    ok(r.status === 200 && r.json?.active === true, 'introspection by the client_secret_post client, secret in the body: active', r.json);
+    refused('revocation by a client_secret_post client using HTTP Basic', await withBasic(revoke, post, { token: t }), 'client_secret_post');
+    eq((await whoami(RA, t)).status, 200, '... and the token was not revoked');
+    const tb = (await withBasic(TOKEN, basic, cc)).json?.access_token;
+    refused('revocation by a client_secret_basic client with its secret in the body', await inBody(revoke, basic, { token: tb }), 'client_secret_basic');
+    refused('introspection by a client_secret_basic client with its secret in the body', await inBody(intro, basic, { token: tb }), 'client_secret_basic');
+    eq((await withBasic(revoke, basic, { token: tb })).status, 200, 'revocation by the client_secret_basic client with HTTP Basic: 200');
+
+    // the admin client of the first start takes both (the product's examples post the secret)
+    ok((await postForm(TOKEN, { ...cc, client_id: ADMIN[0], client_secret: ADMIN[1] })).status === 200 &&
+        (await postForm(TOKEN, cc, { basic: ADMIN })).status === 200,
+    'the admin client (made at first start) may use client_secret_basic and client_secret_post');
+    // a public client sends no secret
+    r = await postForm(TOKEN, { grant_type: 'authorization_code', client_id: clients.pub.client_id, client_secret: 'x',
+        code: 'c', redirect_uri: 'http://127.0.0.1:9/callback', code_verifier: pkce().verifier });
+    ok(r.status === 401 && r.json?.error === 'invalid_client' && /public/.test(r.json?.error_description ?? ''),
+        'a public client (none) that sends a secret: 401 invalid_client', r.json);
+    r = await postForm(TOKEN, { grant_type: 'authorization_code', code: 'c', redirect_uri: 'http://127.0.0.1:9/callback',
+        code_verifier: pkce().verifier }, { basic: [clients.pub.client_id, ''] });
+    ok(r.status === 401 && r.json?.error === 'invalid_client', 'a public client using HTTP Basic: 401 invalid_client', r.json);
+}
+
 // -------------------------------------------- authorization code + PKCE
-function authorizeUrl(clientId, p, extra = {}) {
+function authorizeUrl(clientId, p, extra = {}, base = A) {
     const q = new URLSearchParams({
         response_type: 'code', client_id: clientId, redirect_uri: 'http://127.0.0.1:9/callback',
         scope: 'read write', state: 'st-123', code_challenge: p.challenge, code_challenge_method: 'S256', ...extra,
     });
     for (const [k, v] of Object.entries(extra)) if (v === undefined) q.delete(k);
-    return `${A}/oauth/authorize?${q}`;
+    return `${base}/oauth/authorize?${q}`;
 }
 
-// the login form's POST: the page's hidden fields plus the user's answer
-async function login(clientId, p, { user = USER, action = 'approve', extra = {} } = {}) {
-    const page = await http(authorizeUrl(clientId, p, extra));
-    const fields = {};
-    for (const m of page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-        fields[m[1]] = m[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'");
-    }
-    const res = await postForm(`${A}/oauth/authorize`, { ...fields, username: user[0], password: user[1], action });
+// the login form's POST, as a browser sends it: the page's hidden fields
+// (with the anti-forgery token) plus the user's answer, and the page's cookie
+async function login(clientId, p, { user = USER, action = 'approve', extra = {}, base = A, from } = {}) {
+    const page = await http(authorizeUrl(clientId, p, extra, base), { from });
+    const res = await postForm(`${base}/oauth/authorize`,
+        { ...formFields(page.text), username: user[0], password: user[1], action },
+        { headers: { Cookie: cookieOf(page) }, from });
     return { page, res, location: res.headers.get('location') };
+}
+
+// the anti-forgery token a gateway would put in a form for the cookie nonce,
+// time t and the form's parameters, made here with the signing key (csrf.h)
+const CARRIED = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge',
+    'code_challenge_method', 'resource'];
+function formToken(nonce, t, form) {
+    const pem = fs.readFileSync(process.env.KEY_PEM_FILE, 'utf8').trim();
+    const key = crypto.createHmac('sha256', pem).update('vecdb login form key v1').digest();
+    const items = ['vecdb login form v1', nonce, String(t)];
+    for (const n of CARRIED) items.push(form[n] ? '+' + form[n] : '-');
+    const mac = crypto.createHmac('sha256', key).update(items.map((i) => i + '\0').join('')).digest('base64url');
+    return `${t}.${mac}`;
 }
 
 async function getCode(clientId, p, opts) {
@@ -266,6 +348,12 @@ async function testAuthorizationCode(clients) {
         'authorize: a login page naming the client and the scopes', page.status);
     ok(page.headers.get('x-frame-options') === 'DENY' && /frame-ancestors 'none'/.test(page.headers.get('content-security-policy') ?? ''),
         'authorize: the page cannot be framed');
+    const setCookie = page.headers.get('set-cookie') ?? '';
+    ok(/^vecdb_csrf=[A-Za-z0-9_-]{22}; Path=\/oauth\/authorize; Max-Age=1800; HttpOnly; SameSite=Lax$/.test(setCookie),
+        'authorize: the page sets the anti-forgery cookie (HttpOnly, SameSite=Lax, the endpoint\'s path only)', setCookie);
+    ok(/^\d+\.[A-Za-z0-9_-]{43}$/.test(formFields(page.text).csrf_token ?? ''), 'authorize: the form carries a csrf_token');
+    ok(page.headers.get('cache-control') === 'no-store' && page.headers.get('referrer-policy') === 'no-referrer',
+        'authorize: the page is not cached and sends no Referer');
     const loc = location ? new URL(location) : null;
     ok(res.status === 302 && loc && loc.origin + loc.pathname === 'http://127.0.0.1:9/callback' &&
         loc.searchParams.get('state') === 'st-123' && loc.searchParams.get('iss') === A && loc.searchParams.get('code'),
@@ -280,13 +368,70 @@ async function testAuthorizationCode(clients) {
         typeof r.json.refresh_token === 'string', 'code + verifier: tokens for the user', r.json);
     const w = await whoami(RA, r.json?.access_token);
     ok(w.status === 200 && w.json?.role === 'vecdb_writer' && w.json?.sub === USER[0], 'the user\'s token works on the REST port', w.json);
+    eq((await whoami(RB, r.json?.access_token)).status, 200, '... and on gateway B');
+    ok(typeof claims.sid === 'string' && claims.sid.length > 0, 'the access token names its refresh-token family (sid)', claims);
     const firstRefresh = r.json?.refresh_token;
+    const firstAccess = r.json?.access_token;
 
     r = await exchange(id, code, p.verifier);
+    const replayedAt = Date.now();
     ok(r.status === 400 && r.json?.error === 'invalid_grant' && /already used/.test(r.json?.error_description),
         'the same code again: invalid_grant', r.json);
     r = await postForm(TOKEN, { grant_type: 'refresh_token', client_id: id, refresh_token: firstRefresh });
     ok(r.status === 400 && r.json?.error === 'invalid_grant', 'after a replayed code its refresh token is revoked', r.json);
+    const [replayA, replayB] = await refusedOn([RA, RB], firstAccess, replayedAt);
+    ok(withinASecond(replayA) && withinASecond(replayB),
+        `after a replayed code the access token issued for it is refused by gateways A and B within a second (${took(replayA)}, ${took(replayB)})`,
+        { replayA, replayB });
+
+    // the login form is refused unless it is this server's form for this
+    // browser, unchanged and recent (anti-forgery token + cookie); nothing
+    // is issued then, even with the right password
+    const codes = () => sql('SELECT count(*) FROM vecdb_auth.authorization_codes');
+    const forged = async (desc, want, change) => {
+        const url = authorizeUrl(id, pkce());
+        const pg = await http(url);
+        const form = { ...formFields(pg.text), username: USER[0], password: USER[1], action: 'approve' };
+        const headers = { Cookie: cookieOf(pg) };
+        await change(form, headers, url);
+        const before = codes();
+        const res = await postForm(`${A}/oauth/authorize`, form, { headers });
+        ok(res.status === 403 && !res.headers.get('location') && want.test(res.text) && codes() === before,
+            `login form ${desc}: 403 with a page saying so, no code`, { status: res.status, text: res.text.slice(-400) });
+    };
+    await forged('without its csrf_token', /without its security token/, (f) => { delete f.csrf_token; });
+    await forged('without the cookie', /came without this site&#39;s cookie/, (f, h) => { delete h.Cookie; });
+    await forged('with the token of another browser\'s form', /not made by this server for this browser/, async (f, h, url) => {
+        f.csrf_token = formFields((await http(url)).text).csrf_token; // same request, another cookie
+    });
+    await forged('with a changed token', /not made by this server for this browser/, (f) => {
+        f.csrf_token = f.csrf_token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    });
+    await forged('with a changed hidden parameter (state)', /or was changed/, (f) => { f.state = 'changed'; });
+    await forged('for a scope other than the page showed', /or was changed/, (f) => { f.scope = 'read'; });
+    await forged('made 31 minutes ago (real key)', /has expired/, (f, h) => {
+        f.csrf_token = formToken(h.Cookie.split('=')[1], Math.floor(Date.now() / 1000) - 1860, f);
+    });
+    await forged('answered with deny but without a token', /without its security token/, (f) => {
+        delete f.csrf_token;
+        f.action = 'deny';
+    });
+    // controls: a token made with the signing key is what the gateway makes;
+    // gateway B (same database) accepts a form made by gateway A
+    p = pkce();
+    const pg = await http(authorizeUrl(id, p));
+    const fresh = { ...formFields(pg.text), username: USER[0], password: USER[1], action: 'approve' };
+    fresh.csrf_token = formToken(cookieOf(pg).split('=')[1], Math.floor(Date.now() / 1000), fresh);
+    let cres = await postForm(`${A}/oauth/authorize`, fresh, { headers: { Cookie: cookieOf(pg) } });
+    ok(cres.status === 302 && /[?&]code=/.test(cres.headers.get('location') ?? ''),
+        'control: a token made with the signing key\'s derived key is accepted', cres.status);
+    const pgA = await http(authorizeUrl(id, pkce()));
+    cres = await postForm(`${B}/oauth/authorize`, { ...formFields(pgA.text), username: USER[0], password: USER[1], action: 'approve' },
+        { headers: { Cookie: cookieOf(pgA) } });
+    ok(cres.status === 302 && /[?&]code=/.test(cres.headers.get('location') ?? ''),
+        'a form from gateway A is accepted by gateway B (same database, same key)', cres.status);
+    const again = await http(authorizeUrl(id, pkce()), { headers: { Cookie: cookieOf(pgA) } });
+    eq(cookieOf(again), cookieOf(pgA), 'a browser that has the cookie keeps it (its forms in other tabs stay valid)');
 
     const bad = async (desc, res, error, match) => ok(res.status === 400 && res.json?.error === error &&
         (!match || match.test(res.json?.error_description ?? '')), `${desc}: ${error}`, res.json);
@@ -356,6 +501,34 @@ async function testAuthorizationCode(clients) {
     const rc = await getCode(id, p, { user: ['reader', 'reader-pass'], extra: { scope: 'read' } });
     r = await exchange(id, rc, p.verifier);
     ok(r.status === 200 && r.json?.scope === 'read', 'the read-only user grants read (hash made outside the gateway verifies)', r.json);
+
+    // a public client revokes its own refresh token with its client_id alone;
+    // the access token of that family goes with it
+    const pubTokens = r.json ?? {};
+    r = await postForm(`${A}/oauth/revoke`, { token: pubTokens.refresh_token, client_id: id });
+    const pubRevokedAt = Date.now();
+    eq(r.status, 200, 'a public client revokes its refresh token with its client_id alone (RFC 7009): 200');
+    const [pubA] = await refusedOn([RA], pubTokens.access_token, pubRevokedAt);
+    ok(withinASecond(pubA), `... and its access token is refused within a second (${took(pubA)})`, pubA);
+
+    // the form with a valid token but no password: the form again, 400
+    const pgNoPw = await http(authorizeUrl(id, pkce()));
+    r = await postForm(`${A}/oauth/authorize`, { ...formFields(pgNoPw.text), username: USER[0], action: 'approve' },
+        { headers: { Cookie: cookieOf(pgNoPw) } });
+    ok(r.status === 400 && !r.headers.get('location') && /Enter a user name and a password/.test(r.text) && /name="csrf_token"/.test(r.text),
+        'login without a password: 400, the form again with a new token', r.status);
+
+    // resource (RFC 8707) through the code flow
+    p = pkce();
+    const rcode = await getCode(id, p, { extra: { resource: `${RA}/mcp` } });
+    r = await exchange(id, rcode, p.verifier);
+    ok(r.status === 200 && decodeJwt(r.json.access_token).claims.aud === `${RA}/mcp`,
+        'authorize with resource: the user\'s token has it as its audience', r.json);
+    p = pkce();
+    r = await exchange(id, await getCode(id, p, { extra: { resource: `${RA}/mcp` } }), p.verifier, { resource: RA });
+    ok(r.status === 400 && r.json?.error === 'invalid_target', 'another resource at the token endpoint: invalid_target', r.json);
+    eq(sql(`SELECT count(*) FROM vecdb_auth.users WHERE username = '${USER[0]}' AND password_hash LIKE 'pbkdf2-sha256$200000$%'`), '1',
+        'the admin user\'s password is stored as a salted PBKDF2 hash');
     return id;
 }
 
@@ -369,11 +542,23 @@ async function testRefresh(clients) {
     ok(r.status === 200 && r.json?.refresh_token && r.json.refresh_token !== first.refresh_token &&
         r.json.scope === 'read write', 'refresh: new access and refresh tokens (rotation)', r.json);
     const second = r.json?.refresh_token;
+    const secondAccess = r.json?.access_token;
+    const sid = (tok) => (tok ? decodeJwt(tok).claims.sid : undefined);
+    ok(sid(first.access_token) && sid(secondAccess) === sid(first.access_token),
+        'the rotated access token names the same family (sid)');
+    ok((await whoami(RB, first.access_token)).status === 200 && (await whoami(RB, secondAccess)).status === 200,
+        'both access tokens of the family work before the reuse');
     r = await refresh(first.refresh_token);
+    const reusedAt = Date.now();
     ok(r.status === 400 && r.json?.error === 'invalid_grant' && /already used/.test(r.json?.error_description ?? ''),
         'refresh with the old token: invalid_grant (reuse detected)', r.json);
     r = await refresh(second);
     ok(r.status === 400 && r.json?.error === 'invalid_grant', 'after reuse the whole family is revoked', r.json);
+    const [a1, b1, a2, b2] = [...await refusedOn([RA, RB], first.access_token, reusedAt),
+        ...await refusedOn([RA, RB], secondAccess, reusedAt)];
+    ok([a1, b1, a2, b2].every(withinASecond),
+        `after reuse both access tokens of the family are refused by gateways A and B within a second (${[a1, b1, a2, b2].map(took).join(', ')})`,
+        { a1, b1, a2, b2 });
 
     const t = (await adminToken('read write')).json;
     r = await refresh(t.refresh_token, { scope: 'read' });
@@ -384,6 +569,7 @@ async function testRefresh(clients) {
     const cc = clients.cc;
     const ccToken = (await postForm(TOKEN, { grant_type: 'client_credentials' }, { basic: [cc.client_id, cc.client_secret] })).json;
     ok(ccToken?.access_token && !ccToken.refresh_token, 'a client without the refresh_token grant gets no refresh token', ccToken);
+    ok(ccToken?.access_token && !('sid' in decodeJwt(ccToken.access_token).claims), '... and its access token names no family (sid)');
     const ccWho = await whoami(RA, ccToken?.access_token);
     ok(ccWho.json?.role === 'vecdb_reader' && ccWho.json?.sub === cc.client_id, 'the read client\'s requests run as vecdb_reader', ccWho.json);
     for (const scope of ['read write', 'admin']) {
@@ -392,8 +578,16 @@ async function testRefresh(clients) {
     }
     const mine = (await adminToken('read')).json;
     r = await refresh(mine.refresh_token, {}, [cc.client_id, cc.client_secret]);
-    ok(r.status === 400 && (r.json?.error === 'unauthorized_client' || r.json?.error === 'invalid_grant'),
-        'another client cannot use the admin\'s refresh token', r.json);
+    ok(r.status === 400 && r.json?.error === 'unauthorized_client',
+        'a client without the refresh_token grant presenting a refresh token: unauthorized_client', r.json);
+    r = await postForm(TOKEN, { grant_type: 'refresh_token', refresh_token: mine.refresh_token, client_id: clients.pub.client_id });
+    ok(r.status === 400 && r.json?.error === 'invalid_grant' && /another client/.test(r.json?.error_description ?? ''),
+        'a client that may refresh, with another client\'s refresh token: invalid_grant', r.json);
+    r = await refresh(mine.refresh_token);
+    eq(r.status, 200, '... and the refresh token still works for its own client');
+    r = await postForm(TOKEN, { grant_type: 'client_credentials' }, { basic: [clients.conf.client_id, clients.conf.client_secret] });
+    ok(r.status === 400 && r.json?.error === 'unauthorized_client',
+        'client_credentials by a client registered for authorization_code only: unauthorized_client', r.json);
     r = await refresh('not-a-token');
     ok(r.status === 400 && r.json?.error === 'invalid_grant', 'a malformed refresh token: invalid_grant', r.json);
     r = await refresh(mine.refresh_token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
@@ -460,6 +654,24 @@ async function testIntrospectRevoke(clients) {
     r = await postForm(TOKEN, { grant_type: 'refresh_token', refresh_token: victim.refresh_token }, { basic: ADMIN });
     ok(r.status === 400 && r.json?.error === 'invalid_grant', 'a revoked refresh token cannot refresh', r.json);
 
+    // revoking a refresh token revokes the access tokens of its family too,
+    // on every gateway within a second
+    const pair = (await adminToken('read')).json;
+    ok((await whoami(RB, pair.access_token)).status === 200 && (await whoami(RA, pair.access_token)).status === 200,
+        'gateways A and B accept an access token before its refresh token is revoked');
+    r = await postForm(`${A}/oauth/revoke`, { token: pair.refresh_token, token_type_hint: 'refresh_token' }, { basic: ADMIN });
+    const famAt = Date.now();
+    eq(r.status, 200, 'revoke that refresh token only: 200');
+    const [famA, famB] = await refusedOn([RA, RB], pair.access_token, famAt);
+    ok(withinASecond(famA) && withinASecond(famB),
+        `... the access token of its family is refused by gateways A and B within a second (${took(famA)}, ${took(famB)})`,
+        { famA, famB });
+    r = await intro(pair.access_token);
+    eq(r.json?.active, false, '... and introspection says it is inactive');
+    eq(sql(`SELECT count(*) FROM vecdb_auth.revoked_tokens WHERE jti = 'family:${decodeJwt(pair.access_token).claims.sid}'`), '1',
+        'a family\'s revocation is one row family:ID in vecdb_auth.revoked_tokens');
+    ok((await whoami(RB, t.access_token)).status === 200, 'a token of another family still works');
+
     r = await postForm(`${A}/oauth/revoke`, { token: t.access_token }, { basic: conf });
     ok(r.status === 400 && r.json?.error === 'unauthorized_client', 'a client cannot revoke another client\'s token', r.json);
     ok((await whoami(RA, t.access_token)).status === 200, '... and the token still works');
@@ -493,17 +705,29 @@ async function testRateLimits(clients) {
         'the right secret after 3 failures: 429 with Retry-After', { status: r.status, body: r.json });
     r = await postForm(tokenB, { grant_type: 'authorization_code', code: 'x', code_verifier: 'x', redirect_uri: 'x' }, { basic: conf });
     eq(r.status, 429, 'other clients from the same address are limited too');
-    const p = pkce();
-    const q = new URLSearchParams({
-        response_type: 'code', client_id: clients.pub.client_id, redirect_uri: 'http://127.0.0.1:9/callback',
-        scope: 'read', state: 's', code_challenge: p.challenge, code_challenge_method: 'S256',
-        username: USER[0], password: USER[1], action: 'approve',
-    });
-    r = await postForm(`${B}/oauth/authorize`, q.toString());
-    ok(r.status === 429 && !r.headers.get('location') && /Too many failed attempts/.test(r.text),
-        'the login page from a blocked address: 429, even with the right password', r.status);
+    const pub = clients.pub.client_id;
+    let l = await login(pub, pkce(), { base: B, extra: { scope: 'read' } });
+    ok(l.res.status === 429 && !l.location && /Too many failed attempts/.test(l.res.text) && Number(l.res.headers.get('retry-after')) > 0,
+        'the login page from a blocked address: 429 with Retry-After, even with the right password', l.res.status);
     r = await postForm(TOKEN, { grant_type: 'client_credentials' }, { basic: ADMIN });
     eq(r.status, 200, 'gateway A (its own counters, higher limit) still answers');
+
+    // per client and per user whatever the address: 127.0.0.2 .. 127.0.0.4
+    // are other client addresses on the loopback network
+    r = await postForm(tokenB, { grant_type: 'client_credentials' }, { basic: ADMIN, from: '127.0.0.2' });
+    ok(r.status === 429 && Number(r.headers.get('retry-after')) > 0 && r.json?.error === 'temporarily_unavailable',
+        'the blocked client from another address, right secret: 429 (counted per client)', { status: r.status, body: r.json });
+    r = await postForm(tokenB, { grant_type: 'client_credentials' }, { basic: [clients.cc.client_id, clients.cc.client_secret], from: '127.0.0.2' });
+    eq(r.status, 200, 'another client from that address: 200 (that address is not blocked)');
+    for (let i = 0; i < 3; i++) {
+        l = await login(pub, pkce(), { user: ['reader', `wrong-${i}`], base: B, from: '127.0.0.3', extra: { scope: 'read' } });
+        eq(l.res.status, 403, `gateway B: wrong password ${i + 1} for user reader: 403`);
+    }
+    l = await login(pub, pkce(), { user: ['reader', 'reader-pass'], base: B, from: '127.0.0.4', extra: { scope: 'read' } });
+    ok(l.res.status === 429 && !l.location && /Too many failed attempts/.test(l.res.text),
+        'the blocked user from another address, right password: 429 (counted per user)', l.res.status);
+    l = await login(pub, pkce(), { base: B, from: '127.0.0.4', extra: { scope: 'read' } });
+    ok(l.res.status === 302 && /[?&]code=/.test(l.location ?? ''), 'another user from that address signs in', l.res.status);
 }
 
 async function main() {
@@ -511,6 +735,7 @@ async function main() {
     await testClientCredentials(keys);
     await testRolesAndForgery(keys);
     const clients = await testRegistration();
+    await testAuthMethods(clients);
     await testAuthorizationCode(clients);
     await testRefresh(clients);
     await testIntrospectRevoke(clients);

@@ -6,19 +6,21 @@
 #
 # VECDB_ROOT, PG_BIN, PGHOST and PGPORT name the cluster tests/run.sh started
 # (the extension is installed in PG_BIN's prefix).  Gateways A and B serve
-# one database of that cluster; the restart test starts a cluster of its own;
+# one database of that cluster (gateway L too, for the limits test: the
+# registration quota and the pool's bounded queue, which a psql session
+# holding a lock fills); the restart test starts a cluster of its own;
 # the embedded test lets the gateway create and supervise its own.  Every
 # gateway and cluster started here is stopped on exit, also on failure.
 #
 #   VECDB_BIN=gateway/vecdb-asan    the program under test (default gateway/vecdb)
-#   GATEWAY_TESTS="cli http oauth client reload restart embedded"   only these
+#   GATEWAY_TESTS="cli http oauth client limits reload restart embedded"   only these
 set -uo pipefail
 . "$VECDB_ROOT/tests/lib/pg.sh"
 
 work=$1
 mkdir -p "$work" && chmod 755 "$work"
 bin=${VECDB_BIN:-$VECDB_ROOT/gateway/vecdb}
-tests=${GATEWAY_TESTS:-cli http oauth client reload restart embedded}
+tests=${GATEWAY_TESTS:-cli http oauth client limits reload restart embedded}
 here=$VECDB_ROOT/tests/gateway
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -92,8 +94,10 @@ stop_gw() {
     return $st
 }
 
+lock_pid=""
 cleanup() {
     local n
+    [ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null
     for n in "${!gw_pid[@]}"; do stop_gw "$n"; done
     pg_cluster_stop "$work/pg2"
 }
@@ -179,7 +183,7 @@ fi
 # ------------------------------------------------------- the test database
 
 need_db=0
-for t in http oauth client reload; do want $t && need_db=1; done
+for t in http oauth client limits reload; do want $t && need_db=1; done
 if [ $need_db -eq 1 ]; then
     q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
         q -d $db -c "SET client_min_messages = warning" -c "CREATE EXTENSION vecdb" >/dev/null
@@ -204,7 +208,7 @@ if [ $need_db -eq 1 ]; then
 log_level = info
 EOF
     start_gw a "$ra" --config "$work/a.conf" --db "$conninfo" --rest-port "$ra" --oauth-port "$oa" \
-        --data-dir "$work/a" --workers 2 --auth-fail-limit 1000 --max-body-size 64kB
+        --data-dir "$work/a" --workers 2 --auth-fail-limit 1000 --registration-limit 1000 --max-body-size 64kB
     ok $? "gateway A starts on an existing database (--db)" || exit 1
     admin_secret=$(cred "$work/a" admin_client_secret)
     admin_password=$(cred "$work/a" admin_password)
@@ -315,6 +319,113 @@ if want client; then
         ADMIN_USER=admin ADMIN_PASSWORD=$admin_password timeout 120 node "$here/client/client.mjs" >>"$res" 2>"$work/client.err"
     st=$?
     [ $st -eq 0 ] || note "client.mjs exit $st" "$(tail -n 20 "$work/client.err")"
+fi
+
+# ------------------------------------ registration quota, the pool's queue
+
+if want limits; then
+    # gateway L: one worker with one connection, one waiting request at
+    # most, 3 anonymous registrations per address and hour; behind an https
+    # issuer URL with a path (a proxy's)
+    rl=$(free_port) ol=$(free_port)
+    start_gw l "$rl" --db "$conninfo" --rest-port "$rl" --oauth-port "$ol" --data-dir "$work/l" --workers 1 \
+        --pool-size 1 --queue-limit 1 --queue-timeout 60s --log-level debug --registration-limit 3 --registration-window 1h \
+        --issuer-url https://auth.example/vecdb
+    ok $? "gateway L starts (pool_size 1, queue_limit 1, registration_limit 3)"
+    L=http://127.0.0.1:$ol
+    clients() { q -d $db -c "SELECT count(*) FROM vecdb_auth.clients"; }
+    register() {  # register [CURL-ARGS...]: "STATUS BODY" of an open registration
+        curl -s -w ' %{http_code}' "$@" "$L/oauth/register" -H 'Content-Type: application/json' \
+            -d '{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}'
+    }
+    out=$(curl -s -w ' %{http_code}' "$L/oauth/register" -H 'Content-Type: application/json' -d '{"client_name":"x"}')
+    matches "registration quota: an invalid registration is 400 and uses none of it" '"error":"invalid_redirect_uri".* 400$' "$out"
+    for i in 1 2 3; do
+        out=$(register)
+        matches "registration quota: open registration $i of 3 from 127.0.0.1: 201" ' 201$' "$out"
+        [ $i -eq 1 ] && lclient=$(printf '%s' "$out" | sed -n 's/.*"client_id":"\([^"]*\)".*/\1/p')
+    done
+    out=$(curl -s -i "$L/oauth/authorize?response_type=code&client_id=$lclient&redirect_uri=https://app.example/cb&scope=read&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
+    printf '%s' "$out" | grep -qE '^Set-Cookie: vecdb_csrf=[A-Za-z0-9_-]{22}; Path=/vecdb/oauth/authorize; Max-Age=1800; HttpOnly; SameSite=Lax; Secure'$'\r''?$' &&
+        printf '%s' "$out" | grep -q 'action="https://auth.example/vecdb/oauth/authorize"'
+    ok $? "login page behind an https issuer URL with a path: the cookie is Secure, on that path" "$(printf '%s' "$out" | grep -iE '^(HTTP|set-cookie)')"
+    before=$(clients)
+    out=$(register -i)
+    printf '%s' "$out" | grep -q '^HTTP/1.1 429' &&
+        printf '%s' "$out" | grep -qE '^Retry-After: ([1-9][0-9]{0,2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|3600)'$'\r''?$' &&
+        printf '%s' "$out" | grep -q '"error":"temporarily_unavailable"'
+    ok $? "registration quota: the 4th in the window is 429 temporarily_unavailable with Retry-After (<= 1 h)" "$out"
+    expect "registration quota: ... and no client was created" "$before" "$(clients)"
+    grep -q 'too many registrations from 127.0.0.1' "$work/l.log"
+    ok $? "registration quota: the refusal is logged"
+    matches "registration quota: another address (127.0.0.2) still registers: 201" ' 201$' "$(register --interface 127.0.0.2)"
+    matches "registration quota: a read token does not lift it: 429" ' 429$' \
+        "$(register -H "Authorization: Bearer $(token_for "$ol" admin "$admin_secret" read)")"
+    ltok=$(token_for "$ol" admin "$admin_secret" "read write admin")
+    matches "registration quota: a registration with an admin token is not counted: 201" ' 201$' \
+        "$(register -H "Authorization: Bearer $ltok")"
+    matches "registration quota: gateway A keeps its own count" ' 201$' \
+        "$(curl -s -w ' %{http_code}' "http://127.0.0.1:$oa/oauth/register" -H 'Content-Type: application/json' \
+            -d '{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"none"}')"
+
+    # the pool's bounded queue: a psql session locks vecdb_auth.clients, so
+    # the first token request holds L's one connection and the second waits;
+    # a third request finds the queue full and gets 503 at once, while the
+    # first two still wait (queue_timeout is 60 s)
+    rtok=$(token_for "$ol" admin "$admin_secret" read)
+    rm -f "$work/lock.fifo" && mkfifo "$work/lock.fifo"
+    PGAPPNAME=vecdb_test_lock "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$main_host" -p "$main_port" -U postgres -d $db \
+        <"$work/lock.fifo" >"$work/lock.out" 2>&1 &
+    lock_pid=$!
+    exec 5>"$work/lock.fifo"
+    printf 'BEGIN;\nLOCK TABLE vecdb_auth.clients IN ACCESS EXCLUSIVE MODE;\n' >&5
+    lock_held() {
+        [ "$(q -d $db -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+            WHERE a.application_name = 'vecdb_test_lock' AND l.relation = 'vecdb_auth.clients'::regclass AND l.granted")" = 1 ]
+    }
+    waiting_for_lock() {
+        [ "$(q -d $db -c "SELECT count(*) FROM pg_locks WHERE relation = 'vecdb_auth.clients'::regclass AND NOT granted")" -ge 1 ]
+    }
+    wait_for "lock" 30 lock_held >/dev/null
+    ok $? "queue: a psql session holds a lock on vecdb_auth.clients" "$(cat "$work/lock.out")"
+    curl -s -o /dev/null -w '%{http_code}' --max-time 90 -H 'X-Request-Id: queue-1' -u "admin:$admin_secret" \
+        "$L/oauth/token" -d grant_type=client_credentials >"$work/q1.code" &
+    q1=$!
+    wait_for "q1" 30 waiting_for_lock >/dev/null
+    ok $? "queue: the first request holds the pool's one connection, waiting for the lock"
+    curl -s -o /dev/null -w '%{http_code}' --max-time 90 -H 'X-Request-Id: queue-2' -u "admin:$admin_secret" \
+        "$L/oauth/token" -d grant_type=client_credentials >"$work/q2.code" &
+    q2=$!
+    # the worker logs a request when it takes it up, then queues its
+    # statement in the same callback; L has one worker, so any later request
+    # is read after that
+    wait_for "q2" 30 grep -q 'debug \[queue-2\] POST /oauth/token' "$work/l.log" >/dev/null
+    ok $? "queue: the second request waits in the queue (queue_limit 1)"
+    out=$(curl -s -i --max-time 30 -H 'X-Request-Id: queue-3' -u "admin:$admin_secret" "$L/oauth/token" -d grant_type=client_credentials)
+    printf '%s' "$out" | grep -q '^HTTP/1.1 503' && printf '%s' "$out" | grep -qE '^Retry-After: 1'$'\r''?$' &&
+        printf '%s' "$out" | grep -q '"error":"temporarily_unavailable"'
+    ok $? "queue: a third token request gets 503 temporarily_unavailable with Retry-After" "$out"
+    out=$(curl -s -i --max-time 30 -H "Authorization: Bearer $rtok" "http://127.0.0.1:$rl/api/v1/whoami")
+    printf '%s' "$out" | grep -q '^HTTP/1.1 503' && printf '%s' "$out" | grep -qE '^Retry-After: 1'$'\r''?$' &&
+        printf '%s' "$out" | grep -q 'Content-Type: application/problem+json' &&
+        printf '%s' "$out" | grep -q '"detail":"the database is busy or unreachable; try again"'
+    ok $? "queue: a REST request meanwhile gets 503 problem+json with Retry-After" "$out"
+    kill -0 "$q1" 2>/dev/null && kill -0 "$q2" 2>/dev/null
+    ok $? "queue: ... refused at once: the two requests before them are still waiting (queue_timeout 60 s)"
+    [ "$(grep -c 'too many requests are waiting for the database' "$work/l.log")" -eq 2 ]
+    ok $? "queue: the log says why, for both refused requests" "$(grep -i 'database' "$work/l.log" | tail -n 5)"
+    printf 'COMMIT;\n' >&5
+    exec 5>&-
+    wait "$lock_pid"
+    lock_pid=""
+    wait "$q1" "$q2"
+    expect "queue: once the lock is gone, the two waiting requests get their tokens" "200 200" \
+        "$(cat "$work/q1.code") $(cat "$work/q2.code")"
+    expect "queue: and new requests are served again" 200 \
+        "$(status_of -u "admin:$admin_secret" "$L/oauth/token" -d grant_type=client_credentials)"
+    stop_gw l
+    st=$?
+    ok $st "gateway L exits 0 on SIGTERM (exit $st)" "$(tail -n 5 "$work/l.log")"
 fi
 
 # --------------------------------------------------------------- SIGHUP

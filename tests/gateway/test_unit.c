@@ -4,8 +4,9 @@
  *
  * Covered: the settings table and its sources (precedence, every kind of bad
  * value, the file syntax), form and Basic parsing helpers, Base64url, secret
- * hashing, JWT signing and every reason authstate_verify refuses a token,
- * scopes, and the failure rate limiter.  Everything that talks to PostgreSQL
+ * hashing, JWT signing and every reason authstate_verify refuses a token
+ * (revoked families too), scopes, the login form's anti-forgery token, and
+ * the rate limiter (failures and registration quotas).  Everything that talks to PostgreSQL
  * or sockets is tested black-box by test_gateway.sh.
  */
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "authstate.h"
 #include "config.h"
+#include "csrf.h"
 #include "http.h"
 #include "jwt.h"
 #include "log.h"
@@ -546,6 +548,27 @@ static void test_jwt(void)
     ok(authstate_verify_any_audience(st, token, &info, &why) == false,
        "a revoked token is refused for any audience too");
 
+    /* a revoked refresh-token family revokes the access tokens that name it */
+    json_object *fam = claims(now, now + 600, ISS, AUD, "jti-fam-1");
+    json_object_object_add(fam, "sid", json_object_new_string("fam1"));
+    char *fam_token = authstate_sign(st, fam);
+    json_object_object_add(fam, "jti", json_object_new_string("jti-fam-2"));
+    json_object_object_add(fam, "sid", json_object_new_string("fam2"));
+    char *fam2_token = authstate_sign(st, fam);
+    json_object_put(fam);
+    ok(authstate_verify(st, fam_token, &info, &why) && streq(info.sid, "fam1"),
+       "a token's sid (its refresh-token family) is read back");
+    snprintf(payload_rev, sizeof(payload_rev), "family:fam1 %ld", now + 600);
+    authstate_add_revocation(st, payload_rev);
+    expect_refused(st, fam_token, "revoked", "its family revoked (family:ID in the set)");
+    ok(authstate_verify(st, fam2_token, &info, &why), "a token of another family still verifies");
+    snprintf(payload_rev, sizeof(payload_rev), "fam2 %ld", now + 600);
+    authstate_add_revocation(st, payload_rev);
+    ok(authstate_verify(st, fam2_token, &info, &why),
+       "a revoked jti equal to a family id does not revoke the family");
+    free(fam_token);
+    free(fam2_token);
+
     expect_refused(st, "abc", "not a JWT", "not a JWT");
     expect_refused(st, "a.b.c.d", "not a JWT", "four parts");
     expect_refused(st, "e30.!!!.x", "not Base64url-encoded JSON", "claims not Base64url");
@@ -594,6 +617,108 @@ static void test_scopes(void)
     ok(streq(scope_format(SCOPE_ALL), "read write admin"), "scope: formatted in order");
 }
 
+/* ------------------------------------------- the login form's token */
+
+static void test_csrf(void)
+{
+    char *n1 = csrf_new_nonce(), *n2 = csrf_new_nonce();
+    ok(csrf_nonce_ok(n1) && strcmp(n1, n2) != 0,
+       "csrf: nonces are 22 Base64url characters, distinct");
+    ok(!csrf_nonce_ok("short") && !csrf_nonce_ok(NULL) && !csrf_nonce_ok("!!!!!!!!!!!!!!!!!!!!!!"),
+       "csrf: malformed nonces are refused");
+    char hdr[200];
+    snprintf(hdr, sizeof(hdr), "a=b; " CSRF_COOKIE "=%s; c=d", n1);
+    char *got = csrf_cookie_nonce(hdr);
+    ok(streq(got, n1), "csrf: the nonce is found among other cookies");
+    free(got);
+    ok(csrf_cookie_nonce(NULL) == NULL && csrf_cookie_nonce("a=b") == NULL &&
+           csrf_cookie_nonce(CSRF_COOKIE "=bad<value>") == NULL &&
+           csrf_cookie_nonce("x" CSRF_COOKIE "=AAAAAAAAAAAAAAAAAAAAAA") == NULL,
+       "csrf: no cookie, another cookie, a malformed value, a longer name: no nonce");
+
+    unsigned char keys[2][CSRF_KEY_BYTES];
+    memset(keys[0], 1, CSRF_KEY_BYTES);
+    memset(keys[1], 2, CSRF_KEY_BYTES);
+    static const char *const names[] = {"client_id", "scope", "state", NULL};
+    const char *values[] = {"app", "read write", NULL, NULL};
+    struct csrf_fields f = {names, values};
+    long now = time(NULL);
+    char *t = csrf_token(keys[0], n1, now, &f);
+    const unsigned char(*k)[CSRF_KEY_BYTES] = (const unsigned char(*)[CSRF_KEY_BYTES])keys;
+    ok(csrf_check(k, 1, n1, t, now, &f) == CSRF_OK, "csrf: the form's own token passes (%s)", t);
+    ok(csrf_check(k, 1, n2, t, now, &f) == CSRF_INVALID,
+       "csrf: with another browser's nonce: invalid");
+    const char *changed[] = {"app", "read write admin", NULL, NULL};
+    struct csrf_fields fc = {names, changed};
+    ok(csrf_check(k, 1, n1, t, now, &fc) == CSRF_INVALID, "csrf: a changed parameter: invalid");
+    const char *empty[] = {"app", "read write", "", NULL};
+    struct csrf_fields fe = {names, empty};
+    ok(csrf_check(k, 1, n1, t, now, &fe) == CSRF_INVALID,
+       "csrf: an empty parameter differs from an absent one");
+    ok(csrf_check(k, 1, n1, t, now + CSRF_LIFETIME, &f) == CSRF_OK &&
+           csrf_check(k, 1, n1, t, now + CSRF_LIFETIME + 1, &f) == CSRF_EXPIRED,
+       "csrf: valid for CSRF_LIFETIME (%d s), then expired", CSRF_LIFETIME);
+    ok(csrf_check(k, 1, n1, t, now - 60, &f) == CSRF_OK &&
+           csrf_check(k, 1, n1, t, now - 61, &f) == CSRF_EXPIRED,
+       "csrf: a token from more than 60 s in the future is refused");
+    ok(csrf_check(k + 1, 1, n1, t, now, &f) == CSRF_INVALID &&
+           csrf_check(k, 2, n1, t, now, &f) == CSRF_OK,
+       "csrf: another key refuses it; a key list that has the key accepts it (rotation)");
+    char bad[200];
+    snprintf(bad, sizeof(bad), "%s", t);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+    ok(csrf_check(k, 1, n1, bad, now, &f) == CSRF_INVALID, "csrf: a changed MAC: invalid");
+    snprintf(bad, sizeof(bad), "%ld.%s", now + 5, strchr(t, '.') + 1);
+    ok(csrf_check(k, 1, n1, bad, now, &f) == CSRF_INVALID, "csrf: a changed time: invalid");
+    ok(csrf_check(k, 1, n1, "garbage", now, &f) == CSRF_INVALID &&
+           csrf_check(k, 1, n1, "1.x", now, &f) == CSRF_INVALID,
+       "csrf: malformed tokens: invalid");
+    ok(csrf_check(k, 1, n1, NULL, now, &f) == CSRF_MISSING &&
+           csrf_check(k, 1, n1, "", now, &f) == CSRF_MISSING &&
+           csrf_check(k, 1, NULL, t, now, &f) == CSRF_MISSING,
+       "csrf: no token or no cookie: missing");
+    free(t);
+
+    /* the keys come from the signing keys: equal in every gateway */
+    EVP_PKEY *key = jwt_generate_key(), *old = jwt_generate_key();
+    char *pem = jwt_private_pem(key), *oldpem = jwt_private_pem(old);
+    char *kid = jwt_thumbprint(key), *oldkid = jwt_thumbprint(old);
+    char trimmed[4096];
+    snprintf(trimmed, sizeof(trimmed), "%s", pem);
+    while (trimmed[strlen(trimmed) - 1] == '\n')
+        trimmed[strlen(trimmed) - 1] = '\0';
+    struct authstate *a = authstate_new(ISS, AUD), *b = authstate_new(ISS, AUD);
+    unsigned char ka[AUTHSTATE_MAX_KEYS][CSRF_KEY_BYTES], kb[AUTHSTATE_MAX_KEYS][CSRF_KEY_BYTES];
+    ok(authstate_form_keys(a, ka, AUTHSTATE_MAX_KEYS) == 0, "csrf: no signing key, no form key");
+    PGresult *rows = key_rows(kid, pem, oldkid, oldpem);
+    authstate_load_keys(a, rows);
+    PQclear(rows);
+    rows = key_rows(oldkid, oldpem, NULL, NULL);
+    authstate_load_keys(b, rows);
+    PQclear(rows);
+    int na = authstate_form_keys(a, ka, AUTHSTATE_MAX_KEYS);
+    ok(na == 2 && authstate_form_keys(b, kb, AUTHSTATE_MAX_KEYS) == 1 &&
+           memcmp(ka[1], kb[0], CSRF_KEY_BYTES) == 0 && memcmp(ka[0], kb[0], CSRF_KEY_BYTES) != 0,
+       "csrf: form keys derive from the signing keys (the signer's first, the same in two "
+       "gateways)");
+    rows = key_rows(kid, trimmed, NULL, NULL);
+    authstate_load_keys(b, rows);
+    PQclear(rows);
+    authstate_form_keys(b, kb, AUTHSTATE_MAX_KEYS);
+    ok(memcmp(ka[0], kb[0], CSRF_KEY_BYTES) == 0,
+       "csrf: white space around the PEM does not change the form key");
+    authstate_free(a);
+    authstate_free(b);
+    free(pem);
+    free(oldpem);
+    free(kid);
+    free(oldkid);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(old);
+    free(n1);
+    free(n2);
+}
+
 static void test_ratelimit(void)
 {
     int retry = 0;
@@ -611,6 +736,17 @@ static void test_ratelimit(void)
         ratelimit_fail(key, 60);
     }
     ok(true, "rate limit: 20000 distinct keys fit the bounded table");
+
+    bool taken = true;
+    for (int i = 0; i < 3; i++)
+        taken = taken && ratelimit_take("register:10.0.0.1", 3, 3600, &retry);
+    retry = 0;
+    ok(taken && !ratelimit_take("register:10.0.0.1", 3, 3600, &retry) && retry > 60 &&
+           retry <= 3600,
+       "rate limit: 3 registrations of 3 are taken, the 4th is refused for the window's rest "
+       "(%d s)",
+       retry);
+    ok(ratelimit_take("register:10.0.0.2", 3, 3600, &retry), "rate limit: quotas are per key");
 }
 
 int main(void)
@@ -626,6 +762,7 @@ int main(void)
     test_secrets();
     test_jwt();
     test_scopes();
+    test_csrf();
     test_ratelimit();
     printf("1..%d\n", tests_run);
     char cmd[300];

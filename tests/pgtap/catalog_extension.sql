@@ -46,8 +46,8 @@ SELECT ok(length(vecdb.active_kernel()) > 0, 'vecdb.active_kernel() names the ke
 SELECT results_eq(
     $$SELECT classid::regclass::text, count(*)::int FROM vecdb_member GROUP BY 1 ORDER BY 1$$,
     $$VALUES ('pg_am', 1), ('pg_cast', 14), ('pg_class', 8), ('pg_namespace', 4), ('pg_opclass', 12), ('pg_operator', 30),
-             ('pg_opfamily', 12), ('pg_proc', 124), ('pg_type', 3)$$,
-    'the extension owns 1 access method, 14 casts, 8 tables, 4 schemas, 12 operator classes and families, 30 operators, 124 functions, 3 types'
+             ('pg_opfamily', 12), ('pg_proc', 125), ('pg_type', 3)$$,
+    'the extension owns 1 access method, 14 casts, 8 tables, 4 schemas, 12 operator classes and families, 30 operators, 125 functions, 3 types'
 );
 
 SELECT set_eq(
@@ -182,6 +182,7 @@ SELECT set_eq(
         -- 70_auth.sql
         'vecdb_auth.notify_revoked()',
         'vecdb_auth.notify_keys()',
+        'vecdb_auth.revoke_family(p_family text)',
         'vecdb_auth.rotate_refresh_token(p_id text, p_new_id text, p_new_hash text, p_scope text, p_expires_at timestamp with time zone)',
         'vecdb_auth.use_authorization_code(p_code_hash text, p_family text)',
         'vecdb_auth.prune(p_key_grace interval)'
@@ -378,6 +379,7 @@ SELECT results_eq(
         ('vecdb_auth.notify_keys()', 'plpgsql', 'v', 'u', false, false, false),
         ('vecdb_auth.notify_revoked()', 'plpgsql', 'v', 'u', false, false, false),
         ('vecdb_auth.prune(p_key_grace interval)', 'sql', 'v', 'u', false, false, false),
+        ('vecdb_auth.revoke_family(p_family text)', 'plpgsql', 'v', 'u', false, false, false),
         ('vecdb_auth.rotate_refresh_token(p_id text, p_new_id text, p_new_hash text, p_scope text, p_expires_at timestamp with time zone)', 'plpgsql', 'v', 'u', false, false, false),
         ('vecdb_auth.use_authorization_code(p_code_hash text, p_family text)', 'plpgsql', 'v', 'u', false, false, true)$$,
     'every SQL and PL/pgSQL function: language, volatility, parallel safety, strictness, SECURITY DEFINER, set-returning'

@@ -1,8 +1,9 @@
 // An unmodified third-party OAuth client library (oauth4webapi, from npm,
 // pinned in package-lock.json) against the gateway: discovery, client
 // credentials (Basic and post), RFC 9068 access-token validation through the
-// JWKS, introspection, revocation, refresh, dynamic registration and the
-// authorization-code flow with PKCE.  Prints "ok - ..." lines.
+// JWKS, introspection, revocation, refresh, dynamic registration (open, and
+// with an initial access token for a client_secret_post client, which is then
+// held to that method) and the authorization-code flow with PKCE.  Prints "ok - ..." lines.
 //
 //   OAUTH_A REST_A ADMIN_ID ADMIN_SECRET ADMIN_USER ADMIN_PASSWORD
 import * as oauth from 'oauth4webapi';
@@ -90,6 +91,35 @@ async function main() {
         oauth.processIntrospectionResponse(as, admin, await oauth.introspectionRequest(as, admin, basic, cc.access_token, insecure)));
     ok(after?.active === false, 'the revoked token is inactive', after);
 
+    // a confidential client registered with an initial access token (the
+    // admin scope) and token_endpoint_auth_method client_secret_post is held
+    // to that method
+    const adminTok = await step('client_credentials with scope admin', async () =>
+        oauth.processClientCredentialsResponse(as, admin,
+            await oauth.clientCredentialsGrantRequest(as, admin, basic, new URLSearchParams({ scope: 'admin' }), insecure)));
+    const postClient = await step('registration of a client_secret_post client with an initial access token', async () =>
+        oauth.processDynamicClientRegistrationResponse(await oauth.dynamicClientRegistrationRequest(as, {
+            grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post', scope: 'read',
+            client_name: 'oauth4webapi post client',
+        }, { ...insecure, initialAccessToken: adminTok?.access_token })));
+    if (postClient) {
+        const pc = { client_id: postClient.client_id };
+        const viaPost = await step('client_credentials of that client with client_secret_post', async () =>
+            oauth.processClientCredentialsResponse(as, pc, await oauth.clientCredentialsGrantRequest(as, pc,
+                oauth.ClientSecretPost(postClient.client_secret), new URLSearchParams(), insecure)));
+        ok(viaPost?.scope === 'read', 'the client_secret_post client gets its scope', viaPost);
+        let viaBasic;
+        try {
+            await oauth.processClientCredentialsResponse(as, pc, await oauth.clientCredentialsGrantRequest(as, pc,
+                oauth.ClientSecretBasic(postClient.client_secret), new URLSearchParams(), insecure));
+        } catch (e) {
+            viaBasic = e;
+        }
+        const ch = viaBasic instanceof oauth.WWWAuthenticateChallengeError ? viaBasic.cause?.[0] : undefined;
+        ok(viaBasic?.status === 401 && (viaBasic?.error === 'invalid_client' || ch?.parameters?.error === 'invalid_client'),
+            'the same client with client_secret_basic: 401 invalid_client', viaBasic);
+    }
+
     // a public client registers itself and goes through the code flow
     const redirect = 'http://127.0.0.1:9/callback';
     const registered = await step('dynamic client registration (RFC 7591)', async () =>
@@ -106,14 +136,17 @@ async function main() {
         response_type: 'code', client_id: client.client_id, redirect_uri: redirect, scope: 'read',
         state, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     });
-    // the browser's part: the login form, posted with the user's answer
-    const page = await (await fetch(url)).text();
+    // the browser's part: the login form (with its anti-forgery cookie),
+    // posted with the user's answer
+    const pageRes = await fetch(url);
+    const page = await pageRes.text();
+    const cookie = (pageRes.headers.get('set-cookie') ?? '').split(';')[0];
     const form = new URLSearchParams();
     for (const m of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1], m[2].replace(/&amp;/g, '&'));
     form.set('username', process.env.ADMIN_USER);
     form.set('password', process.env.ADMIN_PASSWORD);
     form.set('action', 'approve');
-    const answer = await fetch(as.authorization_endpoint, { method: 'POST', body: form, redirect: 'manual' });
+    const answer = await fetch(as.authorization_endpoint, { method: 'POST', body: form, redirect: 'manual', headers: { Cookie: cookie } });
     const callback = new URL(answer.headers.get('location') ?? 'http://invalid/');
     const params = await step('validateAuthResponse (state, iss of RFC 9207)', async () =>
         oauth.validateAuthResponse(as, client, callback, state));
