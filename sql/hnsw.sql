@@ -40,6 +40,24 @@ EXPLAIN (COSTS OFF) SELECT id FROM hv ORDER BY b <~> repeat('1', 64)::bit(64) LI
 -- but not without ORDER BY, nor for an ORDER BY it cannot serve
 EXPLAIN (COSTS OFF) SELECT id FROM hv WHERE v <-> '[0,0,0,0,0,0,0,0]' < 1;
 EXPLAIN (COSTS OFF) SELECT id FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' DESC LIMIT 5;
+-- the index returns rows in order, so a hidden ORDER BY distance is not computed
+-- for each row (NULL in the scan's output); a selected one is, and WITH TIES,
+-- which compares the values, keeps the expression
+SELECT 1 FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 1;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5;
+-- (a Sort needs the values; an index scan without LIMIT does not)
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM hv WHERE category > 3 ORDER BY h <=> '[1,0,0,0,0,0,0,0]';
+SET enable_seqscan = off;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM hv WHERE category > 3 ORDER BY h <=> '[1,0,0,0,0,0,0,0]';
+RESET enable_seqscan;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id, v <-> '[0,0,0,0,0,0,0,0]' AS d FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' FETCH FIRST 5 ROWS WITH TIES;
+SELECT (SELECT array_agg(id) FROM (SELECT id FROM hv ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5) s) =
+       (SELECT array_agg(id) FROM (SELECT id, v <-> '[0,0,0,0,0,0,0,0]' AS d FROM hv
+                                    ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5) s) AS same_rows,
+       (SELECT bool_and(d = v <-> '[0,0,0,0,0,0,0,0]' AND d IS NOT NULL)
+          FROM (SELECT v, v <-> '[0,0,0,0,0,0,0,0]' AS d FROM hv
+                 ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5) s) AS distances_computed;
 -- a selective filter with its own index makes a plain scan cheaper
 CREATE INDEX hv_category ON hv (category);
 EXPLAIN (COSTS OFF) SELECT id FROM hv WHERE category = 7 ORDER BY v <-> '[0,0,0,0,0,0,0,0]' LIMIT 5;

@@ -70,6 +70,7 @@ HnswInit(void)
 							 NULL, &hnsw_scan_mem_multiplier, 1.0, 1.0, 1000.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
+	HnswPlannerInit();
 }
 
 /* amoptions */

@@ -211,8 +211,16 @@ struct HnswGraph
 	uint32		nslots;			/* current bound on slot ids */
 	bool		stable;			/* slot_ptr results stay valid (memory) */
 	const char *(*slot_ptr) (HnswGraph *g, uint32 slot, int off, int len);
+
+	/*
+	 * Like slot_ptr without copying a slot that straddles two pages: the
+	 * first *len1 bytes are at the result, the rest at *rest.  NULL where
+	 * slot_ptr never copies (memory).
+	 */
+	const char *(*slot_parts) (HnswGraph *g, uint32 slot, int off, int len,
+							   int *len1, const char **rest);
 	void		(*slot_release) (HnswGraph *g);
-	void		(*prefetch) (HnswGraph *g, uint32 slot);
+	void		(*prefetch) (HnswGraph *g, uint32 slot, bool whole);
 };
 
 /* The in-memory graph of a build: slots in one array */
@@ -224,17 +232,18 @@ typedef struct HnswMemGraph
 } HnswMemGraph;
 
 /*
- * The index's pages as a graph.  Buffers stay pinned for the reader's life,
- * so revisiting a page costs a lock, not a buffer-table lookup.
+ * The index's pages as a graph.  A reader keeps its last few buffers pinned
+ * (a slot's list is read again soon after its distance); see hnswutils.c.
  */
+#define HNSW_READER_PINS	8
+
 typedef struct HnswPageGraph
 {
 	HnswGraph	g;
 	Relation	index;
-	Buffer	   *buffers;		/* pinned buffer per block, or InvalidBuffer */
-	BlockNumber nbuffers;		/* length of buffers[] */
-	BlockNumber *pinned;		/* blocks pinned, HNSW_MAX_PINS at most */
-	int			npinned;
+	BlockNumber pinned_block[HNSW_READER_PINS];	/* a ring, InvalidBlockNumber free */
+	Buffer		pinned_buffer[HNSW_READER_PINS];
+	int			next_pin;		/* the ring position pinned next */
 	struct RecentBuffers *recent;	/* this backend's memory of the index's buffers */
 	Buffer		locked[2];		/* buffers locked by the last slot_ptr */
 	char	   *scratch;		/* a straddling slot, copied */
@@ -298,6 +307,8 @@ extern void HnswInitShape(Relation index, HnswShape *shape, int dims);
 extern int	HnswColumnDims(Relation index);
 extern bool HnswDatumToElement(const HnswShape *shape, Datum value, char *out);
 extern float HnswDistance(const HnswShape *shape, const char *a, const char *b);
+extern float HnswDistanceSplit(const HnswShape *shape, const char *a, const char *b1, int len1,
+							   const char *b2);
 
 /* hnswutils.c: heaps */
 extern void HnswHeapInit(HnswHeap *h, int capacity, bool max);
@@ -376,5 +387,8 @@ extern void hnswendscan(IndexScanDesc scan);
 extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 											 IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+
+/* hnswplanner.c */
+extern void HnswPlannerInit(void);
 
 #endif							/* VECDB_HNSW_H */

@@ -79,7 +79,11 @@ static void
 end_search(HnswScanOpaque so)
 {
 	if (so->searching)
+	{
+		elog(DEBUG1, "hnsw scan: %lld distances computed, %lld heap TIDs returned",
+			 (long long) so->search.evaluated, (long long) so->returned);
 		HnswPageGraphEnd(&so->pg);
+	}
 	so->searching = false;
 	MemoryContextReset(so->ctx);
 }

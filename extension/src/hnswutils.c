@@ -7,11 +7,11 @@
  *
  * A search is written once against HnswGraph, which either points into the
  * in-memory slot array of a build or reads the index's pages.  The page
- * reader keeps every buffer it touched pinned until it ends (up to a cap),
- * so the per-node cost of a search is a content lock and the distance, not a
- * buffer-table lookup and pin: that lookup was a third of pgvector's time.
- * Before computing the distances of a node's unvisited neighbours, the search
- * prefetches all of their slots, so the cache misses overlap.
+ * reader re-pins buffers without a buffer-table lookup (that lookup was a
+ * third of pgvector's time) and keeps its last few pinned.  Before computing
+ * the distances of a node's unvisited neighbours, the search prefetches all
+ * of their slots, so the cache misses overlap, and every line of the next
+ * one's vector while it computes one.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +22,7 @@
 #include "access/generic_xlog.h"
 #include "common/hashfn.h"
 #include "common/pg_prng.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -41,9 +42,6 @@ extern Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
 extern Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
 extern Datum hamming_distance(PG_FUNCTION_ARGS);
 extern Datum jaccard_distance(PG_FUNCTION_ARGS);
-
-/* buffers a page reader keeps pinned before it lets them all go */
-#define HNSW_MAX_PINS 2048
 
 /* ---------------------------------------------------------------------
  * Shape, elements, distances
@@ -208,6 +206,64 @@ HnswDistance(const HnswShape *shape, const char *a, const char *b)
 			return dist_hamming(shape, a, b);
 		case HNSW_METRIC_JACCARD:
 			return dist_jaccard(shape, a, b);
+	}
+	return 0.0f;
+}
+
+/*
+ * The same distance when b is in two pieces: its first len1 bytes at b1, the
+ * rest at b2 (a node straddling two pages; len1 is a multiple of 8, so no
+ * element is cut).  Sums of per-element terms are simply added; the result
+ * may differ from HnswDistance's in the last bits, never in order of
+ * magnitude, and a given node is always read the same way.
+ */
+float
+HnswDistanceSplit(const HnswShape *shape, const char *a, const char *b1, int len1, const char *b2)
+{
+	const char *a2 = a + len1;
+	int			len2 = shape->datasize - len1;
+
+	if (len1 <= 0)
+		return HnswDistance(shape, a, b2);
+	if (len2 <= 0)
+		return HnswDistance(shape, a, b1);
+	switch (shape->metric)
+	{
+		case HNSW_METRIC_L2:
+			if (shape->elem == HNSW_ELEM_FLOAT4)
+				return vecdb_kernel->l2sq_f32((const float *) a, (const float *) b1, len1 / 4) +
+					vecdb_kernel->l2sq_f32((const float *) a2, (const float *) b2, len2 / 4);
+			return vecdb_kernel->l2sq_f16((const vecdb_half *) a, (const vecdb_half *) b1, len1 / 2) +
+				vecdb_kernel->l2sq_f16((const vecdb_half *) a2, (const vecdb_half *) b2, len2 / 2);
+		case HNSW_METRIC_IP:
+		case HNSW_METRIC_COSINE:
+			if (shape->elem == HNSW_ELEM_FLOAT4)
+				return -(vecdb_kernel->dot_f32((const float *) a, (const float *) b1, len1 / 4) +
+						 vecdb_kernel->dot_f32((const float *) a2, (const float *) b2, len2 / 4));
+			return -(vecdb_kernel->dot_f16((const vecdb_half *) a, (const vecdb_half *) b1, len1 / 2) +
+					 vecdb_kernel->dot_f16((const vecdb_half *) a2, (const vecdb_half *) b2, len2 / 2));
+		case HNSW_METRIC_L1:
+			if (shape->elem == HNSW_ELEM_FLOAT4)
+				return vecdb_kernel->l1_f32((const float *) a, (const float *) b1, len1 / 4) +
+					vecdb_kernel->l1_f32((const float *) a2, (const float *) b2, len2 / 4);
+			return vecdb_kernel->l1_f16((const vecdb_half *) a, (const vecdb_half *) b1, len1 / 2) +
+				vecdb_kernel->l1_f16((const vecdb_half *) a2, (const vecdb_half *) b2, len2 / 2);
+		case HNSW_METRIC_HAMMING:
+			return (float) (vecdb_kernel->hamming((const uint8_t *) a, (const uint8_t *) b1, len1) +
+							vecdb_kernel->hamming((const uint8_t *) a2, (const uint8_t *) b2, len2));
+		case HNSW_METRIC_JACCARD:
+			{
+				uint64_t	and1,
+							or1,
+							and2,
+							or2;
+
+				vecdb_kernel->and_or_count((const uint8_t *) a, (const uint8_t *) b1, len1, &and1, &or1);
+				vecdb_kernel->and_or_count((const uint8_t *) a2, (const uint8_t *) b2, len2, &and2, &or2);
+				if (or1 + or2 == 0)
+					return 0.0f;
+				return 1.0f - (float) ((double) (and1 + and2) / (double) (or1 + or2));
+			}
 	}
 	return 0.0f;
 }
@@ -390,11 +446,17 @@ mem_slot_release(HnswGraph *g)
 }
 
 static void
-mem_prefetch(HnswGraph *g, uint32 slot)
+mem_prefetch(HnswGraph *g, uint32 slot, bool whole)
 {
 	HnswMemGraph *mg = (HnswMemGraph *) g;
 	const char *p = mg->base + (Size) slot * g->shape->slotsize;
 
+	if (whole)
+	{
+		for (int rel = HnswDataOffset(g->shape); rel < g->shape->slotsize; rel += 64)
+			__builtin_prefetch(p + rel);
+		return;
+	}
 	__builtin_prefetch(p);
 	__builtin_prefetch(p + 64);
 	__builtin_prefetch(p + HnswDataOffset(g->shape));
@@ -407,6 +469,7 @@ HnswMemGraphInit(HnswMemGraph *mg, const HnswShape *shape, char *base, uint32 ca
 	mg->g.nslots = 0;
 	mg->g.stable = true;
 	mg->g.slot_ptr = mem_slot_ptr;
+	mg->g.slot_parts = NULL;
 	mg->g.slot_release = mem_slot_release;
 	mg->g.prefetch = mem_prefetch;
 	mg->base = base;
@@ -429,11 +492,23 @@ HnswSlotLocation(const HnswShape *shape, uint32 slot, BlockNumber *blkno, int *o
 }
 
 /*
+ * Pins.  A reader pins a block when it reads a slot there and keeps its last
+ * HNSW_READER_PINS blocks pinned, a ring: a node's list is read soon after
+ * its distance, but a search rarely comes back to a page later (a query
+ * touches a few hundred of an index's thousands of pages).  Keeping every
+ * page pinned for the whole scan, as we first did, cost more: past 8 pins
+ * PostgreSQL tracks a backend's pins in a hash table, and releasing hundreds
+ * of pins at the end of each query touched their descriptors again.
+ *
  * Across scans a backend remembers which buffer held each block of the
  * indexes it searched last, and re-pins through ReadRecentBuffer, which only
  * checks that buffer's tag: no buffer-mapping hash lookup, which was the
  * largest single cost of a search (HNSW-NOTES.md).  A stale entry only
- * costs the ordinary lookup.
+ * costs the ordinary lookup.  The same memory lets a search prefetch a
+ * block before pinning it: the buffer's descriptor and page are at known
+ * addresses.  A reader reads its entry's fields afresh at each use, so an
+ * entry recycled for another index under it (more than HNSW_RECENT_INDEXES
+ * indexes read at once) only costs lookups: every re-pin checks the tag.
  */
 #define HNSW_RECENT_INDEXES 4
 
@@ -488,73 +563,73 @@ pin_block(HnswPageGraph *pg, BlockNumber blkno)
 	return buf;
 }
 
-/* Release every pin this reader holds */
-static void
-unpin_all(HnswPageGraph *pg)
+/* The pinned buffer of a block, or InvalidBuffer */
+static inline Buffer
+pinned(HnswPageGraph *pg, BlockNumber blkno)
 {
-	for (int i = 0; i < pg->npinned; i++)
-	{
-		BlockNumber blkno = pg->pinned[i];
-
-		ReleaseBuffer(pg->buffers[blkno]);
-		pg->buffers[blkno] = InvalidBuffer;
-	}
-	pg->npinned = 0;
+	for (int i = 0; i < HNSW_READER_PINS; i++)
+		if (pg->pinned_block[i] == blkno)
+			return pg->pinned_buffer[i];
+	return InvalidBuffer;
 }
 
-/* The pinned buffer of a block, pinning it on first use */
+/*
+ * The pinned buffer of a block, pinning it in place of the oldest pin if
+ * need be, but never in place of block keep (or InvalidBlockNumber).  Never
+ * called while a slot is locked: the oldest pin could be the locked page.
+ */
 static Buffer
-page_pin(HnswPageGraph *pg, BlockNumber blkno)
+page_pin(HnswPageGraph *pg, BlockNumber blkno, BlockNumber keep)
 {
-	if (blkno >= pg->nbuffers)
-	{
-		BlockNumber n = Max(pg->nbuffers * 2, blkno + 64);
+	Buffer		buf = pinned(pg, blkno);
+	int			i;
 
-		pg->buffers = repalloc_huge(pg->buffers, sizeof(Buffer) * n);
-		memset(pg->buffers + pg->nbuffers, 0, sizeof(Buffer) * (n - pg->nbuffers));
-		pg->nbuffers = n;
-	}
-	if (!BufferIsValid(pg->buffers[blkno]))
-	{
-		/* keep the number of pins bounded: let them all go and start over */
-		if (pg->npinned >= HNSW_MAX_PINS)
-			unpin_all(pg);
-		pg->buffers[blkno] = pin_block(pg, blkno);
-		pg->pinned[pg->npinned++] = blkno;
-	}
-	return pg->buffers[blkno];
+	if (BufferIsValid(buf))
+		return buf;
+	i = pg->next_pin;
+	if (pg->pinned_block[i] == keep && keep != InvalidBlockNumber)
+		i = (i + 1) % HNSW_READER_PINS;
+	pg->next_pin = (i + 1) % HNSW_READER_PINS;
+	if (pg->pinned_block[i] != InvalidBlockNumber)
+		ReleaseBuffer(pg->pinned_buffer[i]);
+	pg->pinned_block[i] = InvalidBlockNumber;	/* in case pinning fails */
+	buf = pin_block(pg, blkno);
+	pg->pinned_block[i] = blkno;
+	pg->pinned_buffer[i] = buf;
+	return buf;
 }
 
 static const char *
-page_slot_ptr(HnswGraph *g, uint32 slot, int off, int len)
+page_slot_parts(HnswGraph *g, uint32 slot, int off, int len, int *len1, const char **rest)
 {
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 	uint64		linear = (uint64) slot * g->shape->slotsize + off;
 	BlockNumber blkno = HNSW_FIRST_DATA_BLKNO + (BlockNumber) (linear / HNSW_PAYLOAD);
 	int			pos = (int) (linear % HNSW_PAYLOAD);
-	Buffer		buf = page_pin(pg, blkno);
+	bool		straddles = pos + len > (int) HNSW_PAYLOAD;
+	Buffer		buf;
 	Buffer		next;
-	int			first;
 
 	Assert(!BufferIsValid(pg->locked[0]));
-	if (pos + len <= (int) HNSW_PAYLOAD)
+	buf = page_pin(pg, blkno, InvalidBlockNumber);
+	if (!straddles)
 	{
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		pg->locked[0] = buf;
+		*len1 = len;
+		*rest = NULL;
 		return BufferGetPage(buf) + HNSW_PAYLOAD_START + pos;
 	}
 
-	/* the slot straddles two pages: lock both, lower first, and copy */
-	next = page_pin(pg, blkno + 1);
-	buf = pg->buffers[blkno];	/* page_pin may have dropped and re-pinned */
-	first = HNSW_PAYLOAD - pos;
+	/* the slot straddles two pages: lock both, lower first */
+	next = page_pin(pg, blkno + 1, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	LockBuffer(next, BUFFER_LOCK_SHARE);
-	memcpy(pg->scratch, BufferGetPage(buf) + HNSW_PAYLOAD_START + pos, first);
-	memcpy(pg->scratch + first, BufferGetPage(next) + HNSW_PAYLOAD_START, len - first);
-	LockBuffer(next, BUFFER_LOCK_UNLOCK);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	return pg->scratch;
+	pg->locked[0] = buf;
+	pg->locked[1] = next;
+	*len1 = HNSW_PAYLOAD - pos;
+	*rest = BufferGetPage(next) + HNSW_PAYLOAD_START;
+	return BufferGetPage(buf) + HNSW_PAYLOAD_START + pos;
 }
 
 static void
@@ -562,6 +637,11 @@ page_slot_release(HnswGraph *g)
 {
 	HnswPageGraph *pg = (HnswPageGraph *) g;
 
+	if (BufferIsValid(pg->locked[1]))
+	{
+		LockBuffer(pg->locked[1], BUFFER_LOCK_UNLOCK);
+		pg->locked[1] = InvalidBuffer;
+	}
 	if (BufferIsValid(pg->locked[0]))
 	{
 		LockBuffer(pg->locked[0], BUFFER_LOCK_UNLOCK);
@@ -569,23 +649,94 @@ page_slot_release(HnswGraph *g)
 	}
 }
 
-static void
-page_prefetch(HnswGraph *g, uint32 slot)
+static const char *
+page_slot_ptr(HnswGraph *g, uint32 slot, int off, int len)
 {
 	HnswPageGraph *pg = (HnswPageGraph *) g;
-	BlockNumber blkno;
-	int			offset;
-	const char *p;
+	int			len1;
+	const char *rest;
+	const char *p = page_slot_parts(g, slot, off, len, &len1, &rest);
 
-	HnswSlotLocation(g->shape, slot, &blkno, &offset);
-	if (blkno >= pg->nbuffers || !BufferIsValid(pg->buffers[blkno]))
+	if (rest == NULL)
+		return p;
+	/* in two pieces: copy them together and let the pages go at once */
+	memcpy(pg->scratch, p, len1);
+	memcpy(pg->scratch + len1, rest, len - len1);
+	page_slot_release(g);
+	return pg->scratch;
+}
+
+/*
+ * Where a block's page is, for a prefetch: its pinned buffer, else the
+ * buffer that held it last time (prefetching its descriptor too, which
+ * pinning will write); NULL if unknown.  Only addresses are computed here,
+ * nothing is read: a page evicted since is prefetched for nothing.
+ */
+static inline const char *
+prefetch_block(HnswPageGraph *pg, BlockNumber blkno)
+{
+	Buffer		buf = pinned(pg, blkno);
+
+	if (!BufferIsValid(buf))
+	{
+		if (blkno >= pg->recent->nbuffers)
+			return NULL;
+		buf = pg->recent->buffers[blkno];
+		if (!BufferIsValid(buf) || BufferIsLocal(buf))
+			return NULL;
+		__builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
+	}
+	return (const char *) BufferGetBlock(buf);
+}
+
+/*
+ * Prefetch a slot: its header and the start of its element data, or with
+ * whole, every line of its element data (the hardware prefetcher does not
+ * cross 4 kB pages, and a vector is often across one).
+ */
+static void
+page_prefetch(HnswGraph *g, uint32 slot, bool whole)
+{
+	HnswPageGraph *pg = (HnswPageGraph *) g;
+	const HnswShape *shape = g->shape;
+	uint64		linear = (uint64) slot * shape->slotsize;
+	int			doff = HnswDataOffset(shape);
+	BlockNumber current = InvalidBlockNumber;
+	const char *page = NULL;
+
+	if (!whole)
+	{
+		/* the header and the first lines of the data */
+		static const int lines[] = {0, 64};
+
+		for (int i = 0; i < 4; i++)
+		{
+			uint64		l = linear + (i < 2 ? lines[i] : doff + lines[i - 2]);
+			BlockNumber blkno = HNSW_FIRST_DATA_BLKNO + (BlockNumber) (l / HNSW_PAYLOAD);
+
+			if (blkno != current)
+			{
+				page = prefetch_block(pg, blkno);
+				current = blkno;
+			}
+			if (page)
+				__builtin_prefetch(page + HNSW_PAYLOAD_START + l % HNSW_PAYLOAD);
+		}
 		return;
-	/* an unlocked read of the address only: the page stays pinned */
-	p = BufferGetPage(pg->buffers[blkno]) + offset;
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + 64);
-	if (offset + HnswDataOffset(g->shape) < BLCKSZ)
-		__builtin_prefetch(p + HnswDataOffset(g->shape));
+	}
+	for (int rel = doff; rel < shape->slotsize; rel += 64)
+	{
+		uint64		l = linear + rel;
+		BlockNumber blkno = HNSW_FIRST_DATA_BLKNO + (BlockNumber) (l / HNSW_PAYLOAD);
+
+		if (blkno != current)
+		{
+			page = prefetch_block(pg, blkno);
+			current = blkno;
+		}
+		if (page)
+			__builtin_prefetch(page + HNSW_PAYLOAD_START + l % HNSW_PAYLOAD);
+	}
 }
 
 /* Start reading an index's pages; nslots comes from its metapage */
@@ -599,13 +750,13 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape)
 	pg->g.nslots = meta.nslots;
 	pg->g.stable = false;
 	pg->g.slot_ptr = page_slot_ptr;
+	pg->g.slot_parts = page_slot_parts;
 	pg->g.slot_release = page_slot_release;
 	pg->g.prefetch = page_prefetch;
 	pg->index = index;
-	pg->nbuffers = Max(64, HNSW_FIRST_DATA_BLKNO + (BlockNumber) ((uint64) meta.nslots * shape->slotsize / HNSW_PAYLOAD) + 2);
-	pg->buffers = palloc0(sizeof(Buffer) * pg->nbuffers);	/* InvalidBuffer is 0 */
-	pg->pinned = palloc(sizeof(BlockNumber) * HNSW_MAX_PINS);
-	pg->npinned = 0;
+	for (int i = 0; i < HNSW_READER_PINS; i++)
+		pg->pinned_block[i] = InvalidBlockNumber;
+	pg->next_pin = 0;
 	pg->recent = recent_for(index);
 	pg->locked[0] = pg->locked[1] = InvalidBuffer;
 	pg->scratch = palloc(shape->slotsize);
@@ -616,12 +767,13 @@ void
 HnswPageGraphEnd(HnswPageGraph *pg)
 {
 	page_slot_release(&pg->g);
-	unpin_all(pg);
-	pfree(pg->pinned);
-	pfree(pg->buffers);
+	for (int i = 0; i < HNSW_READER_PINS; i++)
+		if (pg->pinned_block[i] != InvalidBlockNumber)
+		{
+			ReleaseBuffer(pg->pinned_buffer[i]);
+			pg->pinned_block[i] = InvalidBlockNumber;
+		}
 	pfree(pg->scratch);
-	pg->buffers = NULL;
-	pg->nbuffers = 0;
 }
 
 /* A copy of a slot's header; false if the slot is beyond the graph */
@@ -708,7 +860,7 @@ HnswReadNeighbours(HnswGraph *g, uint32 slot, int layer, uint32 *out)
 
 		if (upper == HNSW_NO_SLOT)
 			return 0;
-		p = g->slot_ptr(g, upper, 0, shape->slotsize);
+		p = g->slot_ptr(g, upper, 0, HNSW_UPPER_IDS_OFFSET + (int) sizeof(uint32) * (first + lm));
 		if (((const HnswSlotHeader *) p)->kind == HNSW_SLOT_UPPER &&
 			((const HnswSlotHeader *) p)->u.up.owner == slot)
 		{
@@ -804,15 +956,38 @@ static inline bool
 evaluate(HnswSearch *s, uint32 slot, HnswCandidate *c)
 {
 	HnswGraph  *g = s->graph;
-	const char *p = g->slot_ptr(g, slot, 0, s->shape->slotsize);
-	const HnswSlotHeader *hdr = (const HnswSlotHeader *) p;
-	bool		ok = hdr->kind == HNSW_SLOT_NODE;
+	const HnswShape *shape = s->shape;
+	int			doff = HnswDataOffset(shape);
+	int			len1 = shape->slotsize;
+	const char *rest = NULL;
+	const char *p;
+	const HnswSlotHeader *hdr;
+	HnswSlotHeader copy;
+	bool		ok;
 
+	/* a slot across two pages is read in place, in two pieces */
+	if (g->slot_parts)
+		p = g->slot_parts(g, slot, 0, shape->slotsize, &len1, &rest);
+	else
+		p = g->slot_ptr(g, slot, 0, shape->slotsize);
+	hdr = (const HnswSlotHeader *) p;
+	if (unlikely(rest != NULL && len1 < (int) sizeof(HnswSlotHeader)))
+	{
+		memcpy(&copy, p, len1);
+		memcpy((char *) &copy + len1, rest, sizeof(HnswSlotHeader) - len1);
+		hdr = &copy;
+	}
+	ok = hdr->kind == HNSW_SLOT_NODE;
 	if (ok)
 	{
 		c->slot = slot;
-		c->distance = HnswDistance(s->shape, s->query, p + HnswDataOffset(s->shape));
 		c->deleted = (hdr->flags & HNSW_NODE_DELETED) != 0;
+		if (rest == NULL || len1 >= doff + shape->datasize)
+			c->distance = HnswDistance(shape, s->query, p + doff);
+		else if (len1 <= doff)
+			c->distance = HnswDistance(shape, s->query, rest + (doff - len1));
+		else
+			c->distance = HnswDistanceSplit(shape, s->query, p + doff, len1 - doff, rest);
 	}
 	g->slot_release(g);
 	s->evaluated++;
@@ -938,13 +1113,17 @@ HnswSearchLayer(HnswSearch *s, HnswCandidate *entries, int nentries, int ef, int
 			if (visit(s, ids[i]))
 			{
 				ids[k++] = ids[i];
-				g->prefetch(g, ids[i]);
+				g->prefetch(g, ids[i], false);
 			}
 
+		if (k > 0)
+			g->prefetch(g, ids[0], true);
 		for (int i = 0; i < k; i++)
 		{
 			HnswCandidate e;
 
+			if (i + 1 < k)
+				g->prefetch(g, ids[i + 1], true);
 			if (!evaluate(s, ids[i], &e))
 				continue;
 			note_seen(s, &seen, &nseen, &seen_cap, e);
