@@ -6,7 +6,8 @@
  *   hnsw_sql_bench search QUERY_IDX TRUTH QUERIES PASSES exact
  *       The prepared statement
  *           SELECT id FROM items ORDER BY v <-> $1 LIMIT 10
- *       with the query vector as a text parameter, for the first QUERIES
+ *       with the query vector as a binary parameter (vector_recv's format:
+ *       what a driver that speaks it sends), for the first QUERIES
  *       images of QUERY_IDX.  "index": per ef, SET hnsw.ef_search = ef, run
  *       every query once as a warm-up, then PASSES times timed; QPS is the
  *       median pass's, latencies are over all timed queries.  "exact": the
@@ -88,6 +89,38 @@ vector_text(const unsigned char *pix, uint32_t dim, char *buf)
 	*p = '\0';
 }
 
+/*
+ * The same vector in the binary format of vector_recv: int16 dimensions,
+ * int16 zero, then each element as a float4, all in network byte order
+ */
+static size_t
+vector_binary_size(uint32_t dim)
+{
+	return 4 + (size_t) dim * 4;
+}
+
+static void
+vector_binary(const unsigned char *pix, uint32_t dim, char *buf)
+{
+	unsigned char *p = (unsigned char *) buf;
+
+	p[0] = (unsigned char) (dim >> 8);
+	p[1] = (unsigned char) dim;
+	p[2] = p[3] = 0;
+	p += 4;
+	for (uint32_t i = 0; i < dim; i++)
+	{
+		float		f = (float) pix[i];
+		uint32_t	u;
+
+		memcpy(&u, &f, sizeof(u));
+		*p++ = (unsigned char) (u >> 24);
+		*p++ = (unsigned char) (u >> 16);
+		*p++ = (unsigned char) (u >> 8);
+		*p++ = (unsigned char) u;
+	}
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -137,6 +170,7 @@ search(int argc, char **argv)
 	IdxImages	query;
 	Truth		truth;
 	char	  **text;
+	char	  **bin;
 	double	   *lat;
 	char		efs[1024];
 	PGresult   *res;
@@ -158,12 +192,17 @@ search(int argc, char **argv)
 	pass_s = malloc(passes * sizeof(double));
 	if (text == NULL || lat == NULL || pass_s == NULL)
 		idx_die("out of memory", "hnsw_sql_bench");
+	bin = malloc(nq * sizeof(char *));
+	if (bin == NULL)
+		idx_die("out of memory", "hnsw_sql_bench");
 	for (uint32_t q = 0; q < nq; q++)
 	{
 		text[q] = malloc((size_t) query.dim * 4 + 3);
-		if (text[q] == NULL)
+		bin[q] = malloc(vector_binary_size(query.dim));
+		if (text[q] == NULL || bin[q] == NULL)
 			idx_die("out of memory", "hnsw_sql_bench");
 		vector_text(query.pix + (size_t) q * query.dim, query.dim, text[q]);
+		vector_binary(query.pix + (size_t) q * query.dim, query.dim, bin[q]);
 	}
 
 	run_clear("SET max_parallel_workers_per_gather = 0");
@@ -197,12 +236,14 @@ search(int argc, char **argv)
 			hits = 0;
 			for (uint32_t q = 0; q < nq; q++)
 			{
-				const char *param[1] = {text[q]};
+				const char *param[1] = {bin[q]};
+				const int	length[1] = {(int) vector_binary_size(query.dim)};
+				const int	format[1] = {1};
 				double		qt = now_s();
 				uint32_t	ids[TRUTH_K];
 				uint32_t	n;
 
-				res = PQexecPrepared(conn, "q", 1, param, NULL, NULL, 0);
+				res = PQexecPrepared(conn, "q", 1, param, length, format, 0);
 				if (pass > 0)
 					lat[(size_t) (pass - 1) * nq + q] = now_s() - qt;
 				if (PQresultStatus(res) != PGRES_TUPLES_OK)
