@@ -123,6 +123,15 @@ typedef struct HnswMetaPageData
 	uint32		nslots;			/* slots 0 .. nslots - 1 have been allocated */
 	uint32		nfree;			/* entries in free[] */
 	uint32		free[HNSW_META_FREE_MAX];	/* free slots VACUUM found */
+
+	/*
+	 * Free slots beyond free[]: a chain through the slots themselves (each
+	 * FREE slot's header.upper names the next, HNSW_NO_SLOT at the end).
+	 * Stored as slot id + 1, so that 0, what a metapage written before these
+	 * fields existed holds, is an empty chain.
+	 */
+	uint32		chain_head;
+	uint32		chain_length;
 } HnswMetaPageData;
 
 /* Special space of every page: a page type a human can spot in a dump */
@@ -354,6 +363,12 @@ extern bool HnswListOwned(const char *slotdata, uint32 node, int layer);
 extern bool HnswSwapList(Relation index, const HnswShape *shape, HnswGraph *g, uint32 node,
 						 int layer, const uint32 *expect, int nexpect, const uint32 *list,
 						 int nlist);
+extern HnswMetaPageData *HnswMetaForUpdate(Page page);
+extern bool HnswReadSlotHeader(Relation index, const HnswShape *shape, uint32 slot,
+							   HnswSlotHeader *hdr);
+extern bool HnswUpdateSlotAndMeta(Relation index, const HnswShape *shape, uint32 slot,
+								  bool (*update) (char *slotdata, HnswMetaPageData *meta, void *arg),
+								  void *arg);
 extern void HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
 						   bool (*update) (char *slotdata, void *arg), void *arg);
 

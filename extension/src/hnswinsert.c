@@ -10,8 +10,8 @@
  *	   the new node's neighbours on each of its layers.  If layer 0 holds a
  *	   node with identical data and room for another heap TID, the TID is
  *	   added to it and the insert is done: duplicates share a node.
- *	2. allocate slots (the metapage's free list first, else its high-water
- *	   mark, extending the relation as needed) and write the upper slots,
+ *	2. allocate slots (the metapage's free list first, then the chain of
+ *	   free slots, else its high-water mark, extending the relation as needed) and write the upper slots,
  *	   then the node slot with all its lists.  Nothing points to it yet: a
  *	   crash here leaks a slot, never corrupts the graph.
  *	3. link: add the node to each neighbour's list.  A full list is pruned
@@ -222,6 +222,34 @@ extend_index(Relation index)
 	UnlockReleaseBuffer(buf);
 }
 
+/*
+ * Take the first slot of the free chain (metapage locked exclusively): its
+ * id, and the chain's new head (id + 1, 0 for none).  A chain that does not
+ * lead to a FREE slot is dropped with a warning: its slots are lost to reuse
+ * (VACUUM does not find them again), the graph is untouched.
+ */
+static bool
+chain_pop(Relation index, const HnswShape *shape, const HnswMetaPageData *meta, uint32 head,
+		  uint32 *slot, uint32 *next)
+{
+	HnswSlotHeader hdr;
+
+	*slot = head - 1;
+	if (*slot >= meta->nslots || !HnswReadSlotHeader(index, shape, *slot, &hdr) ||
+		hdr.kind != HNSW_SLOT_FREE || (hdr.upper != HNSW_NO_SLOT && hdr.upper >= meta->nslots))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("hnsw index \"%s\": the chain of free slots is broken at slot %u",
+						RelationGetRelationName(index), *slot),
+				 errdetail("The slots left in the chain are not reused; REINDEX reclaims them.")));
+		*next = 0;
+		return false;
+	}
+	*next = hdr.upper == HNSW_NO_SLOT ? 0 : hdr.upper + 1;
+	return true;
+}
+
 /* Take n slots: recycled ones first, then new ones at the end */
 static void
 allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
@@ -231,6 +259,8 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 	HnswMetaPageData *meta;
 	uint32		nslots;
 	int			nfree;
+	uint32		chain_head;
+	uint32		chain_length;
 	BlockNumber last;
 	int			offset;
 
@@ -238,8 +268,26 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 	meta = HnswPageGetMeta(BufferGetPage(metabuf));
 	nfree = meta->nfree;
 	nslots = meta->nslots;
+	chain_head = meta->chain_head;
+	chain_length = meta->chain_length;
 	for (int i = 0; i < n; i++)
-		out[i] = nfree > 0 ? meta->free[--nfree] : nslots++;
+	{
+		uint32		next;
+
+		if (nfree > 0)
+			out[i] = meta->free[--nfree];
+		else if (chain_head != 0 && chain_pop(index, shape, meta, chain_head, &out[i], &next))
+		{
+			chain_head = next;
+			chain_length = chain_length > 0 ? chain_length - 1 : 0;
+		}
+		else
+		{
+			chain_head = 0;
+			chain_length = 0;
+			out[i] = nslots++;
+		}
+	}
 
 	/* make sure the pages of the new slots exist before the metapage says so */
 	if (nslots > meta->nslots)
@@ -252,9 +300,11 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 	}
 
 	state = GenericXLogStart(index);
-	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	meta = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 	meta->nfree = nfree;
 	meta->nslots = nslots;
+	meta->chain_head = chain_head;
+	meta->chain_length = chain_length;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
 }

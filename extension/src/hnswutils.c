@@ -1312,6 +1312,23 @@ HnswPageGetMeta(Page page)
 	return (HnswMetaPageData *) PageGetContents(page);
 }
 
+/*
+ * The metadata of a metapage about to be changed: pd_lower is moved past
+ * the whole structure, since generic WAL does not log what lies between
+ * pd_lower and pd_upper, and a metapage written by an older version ends
+ * before the free-slot chain's fields.
+ */
+HnswMetaPageData *
+HnswMetaForUpdate(Page page)
+{
+	HnswMetaPageData *meta = HnswPageGetMeta(page);
+	LocationIndex end = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
+
+	if (((PageHeader) page)->pd_lower < end)
+		((PageHeader) page)->pd_lower = end;
+	return meta;
+}
+
 /* A metapage for an empty graph of this shape */
 void
 HnswInitMetaPage(Page page, const HnswShape *shape)
@@ -1332,6 +1349,8 @@ HnswInitMetaPage(Page page, const HnswShape *shape)
 	meta->entry_level = -1;
 	meta->nslots = 0;
 	meta->nfree = 0;
+	meta->chain_head = 0;
+	meta->chain_length = 0;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(HnswMetaPageData)) - (char *) page;
 }
 
@@ -1471,24 +1490,32 @@ HnswWriteSlotBytes(Relation index, const HnswShape *shape, uint32 slot, int off,
 }
 
 /*
- * Change a slot under exclusive lock, through generic WAL: update() edits
- * the slot's bytes in place and returns whether it changed anything.  A
- * straddling slot is edited in a copy and written back to both pages.
+ * The common part of HnswUpdateSlot and HnswUpdateSlotAndMeta: with meta,
+ * the metapage is locked first (the order allocate_slots uses: metapage,
+ * then slot pages) and changed in the same WAL record.  Returns whether
+ * update changed anything.
  */
-void
-HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
-			   bool (*update) (char *slotdata, void *arg), void *arg)
+static bool
+update_slot(Relation index, const HnswShape *shape, uint32 slot, bool meta,
+			bool (*update) (char *slotdata, HnswMetaPageData *meta, void *arg), void *arg)
 {
 	BlockNumber blkno;
 	int			offset;
 	int			first;
+	Buffer		metabuf = InvalidBuffer;
 	Buffer		buf;
 	Buffer		next = InvalidBuffer;
 	GenericXLogState *state;
+	HnswMetaPageData *m = NULL;
 	Page		page;
 	Page		page2 = NULL;
 	bool		changed;
 
+	if (meta)
+	{
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	}
 	HnswSlotLocation(shape, slot, &blkno, &offset);
 	first = HNSW_PAYLOAD_START + HNSW_PAYLOAD - offset;
 	buf = ReadBuffer(index, blkno);
@@ -1500,9 +1527,11 @@ HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
 	}
 
 	state = GenericXLogStart(index);
+	if (meta)
+		m = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 	page = GenericXLogRegisterBuffer(state, buf, 0);
 	if (!BufferIsValid(next))
-		changed = update(page + offset, arg);
+		changed = update(page + offset, m, arg);
 	else
 	{
 		char	   *tmp = palloc(shape->slotsize);
@@ -1510,7 +1539,7 @@ HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
 		page2 = GenericXLogRegisterBuffer(state, next, 0);
 		memcpy(tmp, page + offset, first);
 		memcpy(tmp + first, page2 + HNSW_PAYLOAD_START, shape->slotsize - first);
-		changed = update(tmp, arg);
+		changed = update(tmp, m, arg);
 		if (changed)
 		{
 			memcpy(page + offset, tmp, first);
@@ -1526,4 +1555,78 @@ HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
 	if (BufferIsValid(next))
 		UnlockReleaseBuffer(next);
 	UnlockReleaseBuffer(buf);
+	if (meta)
+		UnlockReleaseBuffer(metabuf);
+	return changed;
+}
+
+typedef struct PlainUpdate
+{
+	bool		(*update) (char *slotdata, void *arg);
+	void	   *arg;
+} PlainUpdate;
+
+static bool
+plain_update(char *slotdata, HnswMetaPageData *meta, void *arg)
+{
+	PlainUpdate *p = arg;
+
+	return p->update(slotdata, p->arg);
+}
+
+/*
+ * Change a slot under exclusive lock, through generic WAL: update() edits
+ * the slot's bytes in place and returns whether it changed anything.  A
+ * straddling slot is edited in a copy and written back to both pages.
+ */
+void
+HnswUpdateSlot(Relation index, const HnswShape *shape, uint32 slot,
+			   bool (*update) (char *slotdata, void *arg), void *arg)
+{
+	PlainUpdate p = {update, arg};
+
+	update_slot(index, shape, slot, false, plain_update, &p);
+}
+
+/* The same with the metapage changed in the same WAL record; true if done */
+bool
+HnswUpdateSlotAndMeta(Relation index, const HnswShape *shape, uint32 slot,
+					  bool (*update) (char *slotdata, HnswMetaPageData *meta, void *arg),
+					  void *arg)
+{
+	return update_slot(index, shape, slot, true, update, arg);
+}
+
+/*
+ * A copy of a slot's header read straight from its pages, for a caller that
+ * holds the metapage lock and no reader (the chain of free slots).  False if
+ * the slot is beyond the relation.
+ */
+bool
+HnswReadSlotHeader(Relation index, const HnswShape *shape, uint32 slot, HnswSlotHeader *hdr)
+{
+	BlockNumber blkno;
+	int			offset;
+	int			first;
+	Buffer		buf;
+
+	HnswSlotLocation(shape, slot, &blkno, &offset);
+	if (blkno >= RelationGetNumberOfBlocks(index))
+		return false;
+	first = Min((int) sizeof(HnswSlotHeader), HNSW_PAYLOAD_START + (int) HNSW_PAYLOAD - offset);
+	buf = ReadBuffer(index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(hdr, BufferGetPage(buf) + offset, first);
+	UnlockReleaseBuffer(buf);
+	if (first < (int) sizeof(HnswSlotHeader))
+	{
+		if (blkno + 1 >= RelationGetNumberOfBlocks(index))
+			return false;
+		buf = ReadBuffer(index, blkno + 1);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy((char *) hdr + first, BufferGetPage(buf) + HNSW_PAYLOAD_START,
+			   sizeof(HnswSlotHeader) - first);
+		UnlockReleaseBuffer(buf);
+	}
+	return true;
 }

@@ -21,9 +21,10 @@
  *	   the live node with the highest level replaces it.
  *	   Barrier again: inserts that read the old entry point have finished.
  *	3. Free: deleted nodes and their upper slots become HNSW_SLOT_FREE and go
- *	   to the metapage's free list for inserts to reuse.  A node that does not
- *	   fit in the list stays deleted (unreachable, harmless) until a later
- *	   VACUUM frees it.
+ *	   to the metapage's free list for inserts to reuse, or, past its 1,500
+ *	   places, to a chain through the free slots themselves (each names the
+ *	   next; the metapage holds the head), so every slot VACUUM frees is
+ *	   reused before the index grows.
  *
  * A scan that is still walking through a node freed in pass 3 finds a FREE
  * slot, or a node reused by an insert; either way it only reads a valid
@@ -315,6 +316,38 @@ push_free(VacuumState *vs, const uint32 *slots, int n)
 	return added;
 }
 
+/* Free a slot into the chain: the slot and the metapage in one WAL record */
+typedef struct ChainArg
+{
+	uint32		slot;
+	uint32		owner;			/* as free_slot's argument */
+} ChainArg;
+
+static bool
+free_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
+{
+	ChainArg   *c = arg;
+
+	if (!free_slot(slotdata, &c->owner))
+		return false;
+	((HnswSlotHeader *) slotdata)->upper = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
+	meta->chain_head = c->slot + 1;
+	meta->chain_length++;
+	return true;
+}
+
+static void
+chain_push(VacuumState *vs, uint32 slot, uint32 owner)
+{
+	ChainArg	c = {slot, owner};
+
+	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, free_into_chain, &c);
+}
+
+/*
+ * Pass 3: free every deleted node and its upper slots, into the metapage's
+ * free list while it has room, else into the chain.
+ */
 static void
 pass_free(VacuumState *vs)
 {
@@ -323,7 +356,7 @@ pass_free(VacuumState *vs)
 
 	HnswReadMeta(vs->index, &meta);
 	room = HNSW_META_FREE_MAX - meta.nfree;
-	for (uint32 slot = 0; slot < vs->pg.g.nslots && room > 0; slot++)
+	for (uint32 slot = 0; slot < vs->pg.g.nslots; slot++)
 	{
 		HnswSlotHeader hdr;
 		uint32		chain[1 + HNSW_MAX_LEVEL];
@@ -347,10 +380,15 @@ pass_free(VacuumState *vs)
 			chain[n++] = up;
 			up = uh.upper;
 		}
-		if ((uint32) n > room)
-			break;
-
+		vacuum_delay_point();
 		/* upper slots first: the node keeps pointing at FREE slots only briefly */
+		if ((uint32) n > room)
+		{
+			for (int i = n - 1; i >= 1; i--)
+				chain_push(vs, chain[i], slot);
+			chain_push(vs, slot, none);
+			continue;
+		}
 		for (int i = n - 1; i >= 1; i--)
 			HnswUpdateSlot(vs->index, &vs->shape, chain[i], free_slot, &slot);
 		HnswUpdateSlot(vs->index, &vs->shape, slot, free_slot, &none);

@@ -211,6 +211,47 @@ verify_graph(Verify *v, Relation index)
 		}
 	}
 
+	/* the chain of free slots: FREE slots only, each once, as long as the metapage says */
+	if (meta.chain_head != 0)
+	{
+		uint8	   *seen = palloc0(meta.nslots + 1);
+		uint32		slot = meta.chain_head - 1;
+		uint32		length = 0;
+
+		for (;;)
+		{
+			HnswSlotHeader hdr;
+
+			CHECK_FOR_INTERRUPTS();
+			if (slot >= meta.nslots)
+			{
+				report(v, "free slot chain leads to slot %u, beyond the %u slots", slot, meta.nslots);
+				break;
+			}
+			if (seen[slot])
+			{
+				report(v, "free slot chain comes back to slot %u", slot);
+				break;
+			}
+			seen[slot] = 1;
+			if (kinds[slot] != HNSW_SLOT_FREE)
+			{
+				report(v, "free slot chain holds slot %u, which is not free", slot);
+				break;
+			}
+			length++;
+			HnswReadHeader(&pg.g, slot, &hdr);
+			if (hdr.upper == HNSW_NO_SLOT)
+				break;
+			slot = hdr.upper;
+		}
+		if (length != meta.chain_length)
+			report(v, "free slot chain has %u slots, the metapage counts %u", length, meta.chain_length);
+		pfree(seen);
+	}
+	else if (meta.chain_length != 0)
+		report(v, "free slot chain is empty, the metapage counts %u slots", meta.chain_length);
+
 	/* upper chains and neighbour lists */
 	for (uint32 slot = 0; slot < meta.nslots; slot++)
 	{

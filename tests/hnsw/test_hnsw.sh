@@ -185,16 +185,23 @@ SQL
 
     # delete every other row; insert half of them again unchanged (their
     # vectors are still in the graph, as dead tuples) and half with new
-    # vectors; VACUUM; then 1,000 more rows into the space VACUUM freed
+    # vectors; VACUUM; then 3,000 more rows into the space VACUUM freed: the
+    # 6,000 dead nodes, more than the metapage's list (1,500) holds, so the
+    # index must not grow
     out=$(q 2>&1 <<SQL
 DELETE FROM $t WHERE id % 2 = 0;
 INSERT INTO $t SELECT i, ${gen//SEED/1} FROM generate_series(4, 12000, 4) i;
 INSERT INTO $t SELECT i, ${gen//SEED/3} FROM generate_series(2, 12000, 4) i;
 VACUUM $t;
-$(ins 4 12001 13000)
+SELECT pg_relation_size('${t}_idx');
+$(ins 4 12001 15000)
+SELECT pg_relation_size('${t}_idx');
 SQL
 )
-    ok $? "$opc: delete half, insert again, VACUUM, insert 1,000" "$out"
+    st=$?
+    [ $st -eq 0 ] && [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ]
+    ok $? "$opc: delete half, insert again, VACUUM, insert 3,000 into freed slots (index size unchanged)" \
+        "index sizes before and after the 3,000 inserts, or the error:" "$out"
     check_recall "$opc after delete, insert and VACUUM" "$t" "${t}_idx" "${t}_q" "$op" "$ef"
     check_verify "$opc after delete, insert and VACUUM" "${t}_idx"
     q >/dev/null 2>&1 <<<"DROP TABLE $t, ${t}_q"
@@ -591,6 +598,18 @@ SQL
     ok $? "vacuum: a last VACUUM" "$out"
     check_verify "vacuum: after the last VACUUM" vac_idx
     check_recall "vacuum" vac vac_idx vac_q '<->' 100
+    # thousands of slots were freed, most into the chain beyond the
+    # metapage's list: 3,000 new rows fit without growing the index
+    out=$(q 2>&1 <<SQL
+SELECT pg_relation_size('vac_idx');
+INSERT INTO vac SELECT i, hnsw_test.gauss(81, i, 16) FROM generate_series(50000, 52999) i;
+SELECT pg_relation_size('vac_idx');
+SQL
+)
+    st=$?
+    [ $st -eq 0 ] && [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ]
+    ok $? "vacuum: 3,000 inserts after VACUUM reuse freed slots (index size unchanged)" "$out"
+    check_verify "vacuum: after reusing the freed slots" vac_idx
     q >/dev/null 2>&1 <<<"DROP TABLE vac, vac_q"
 }
 
