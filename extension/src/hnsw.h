@@ -27,7 +27,11 @@
  * Locking.  Page contents are read under a share buffer lock and changed
  * under an exclusive one, through generic WAL; a slot that straddles two
  * pages is locked on both, lower block first.  No code path holds content
- * locks on two slots at once, so there is no lock-ordering hazard.  Inserts
+ * locks on two slots at once.  The metapage is locked before any slot page,
+ * never after: allocate_slots reads the free-slot chain under the metapage
+ * lock, and VACUUM frees a slot into the chain with both locked
+ * (HnswUpdateSlotAndMeta); so a backend holding a slot page's lock must not
+ * read or lock the metapage.  Inserts
  * hold a heavyweight share lock on HNSW_UPDATE_LOCK for their duration;
  * VACUUM takes it exclusively for an instant, as a barrier, after it has
  * marked dead nodes (see hnswvacuum.c).
@@ -143,6 +147,10 @@ typedef struct HnswPageOpaqueData
 	uint32		unused;
 } HnswPageOpaqueData;
 
+StaticAssertDecl(MAXALIGN(SizeOfPageHeaderData) + sizeof(HnswMetaPageData) <=
+				 BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)),
+				 "the metapage's data fits in a page");
+
 #define HNSW_PAYLOAD_START		MAXALIGN(SizeOfPageHeaderData)
 #define HNSW_PAYLOAD			(BLCKSZ - HNSW_PAYLOAD_START - MAXALIGN(sizeof(HnswPageOpaqueData)))
 
@@ -242,9 +250,9 @@ typedef struct HnswMemGraph
 
 /*
  * The index's pages as a graph.  A reader keeps its last few buffers pinned
- * (a slot's list is read again soon after its distance); see hnswutils.c.
+ * (a slot's list is read again soon after its distance); see hnswpage.c.
  */
-#define HNSW_READER_PINS	8
+#define HNSW_READER_PINS	6
 
 typedef struct HnswPageGraph
 {
@@ -327,8 +335,6 @@ extern HnswCandidate HnswHeapPop(HnswHeap *h);
 
 /* hnswutils.c: graph access */
 extern void HnswMemGraphInit(HnswMemGraph *mg, const HnswShape *shape, char *base, uint32 capacity);
-extern void HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape);
-extern void HnswPageGraphEnd(HnswPageGraph *pg);
 extern int	HnswReadNeighbours(HnswGraph *g, uint32 slot, int layer, uint32 *out);
 extern bool HnswReadHeader(HnswGraph *g, uint32 slot, HnswSlotHeader *hdr);
 extern void HnswReadData(HnswGraph *g, uint32 slot, char *out);
@@ -349,7 +355,9 @@ extern int	HnswPrune(const HnswShape *shape, uint32 base, const char *base_data,
 					  char **data, int n, int mmax, uint32 *out);
 extern int	HnswRandomLevel(pg_prng_state *prng, int m);
 
-/* hnswutils.c: pages */
+/* hnswpage.c: reading pages, and changing them */
+extern void HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape);
+extern void HnswPageGraphEnd(HnswPageGraph *pg);
 extern void HnswInitSlotPage(Page page);
 extern void HnswInitMetaPage(Page page, const HnswShape *shape);
 extern HnswMetaPageData *HnswPageGetMeta(Page page);
@@ -364,7 +372,7 @@ extern bool HnswSwapList(Relation index, const HnswShape *shape, HnswGraph *g, u
 						 int layer, const uint32 *expect, int nexpect, const uint32 *list,
 						 int nlist);
 extern HnswMetaPageData *HnswMetaForUpdate(Page page);
-extern bool HnswReadSlotHeader(Relation index, const HnswShape *shape, uint32 slot,
+extern void HnswReadSlotHeader(Relation index, const HnswShape *shape, uint32 slot,
 							   HnswSlotHeader *hdr);
 extern bool HnswUpdateSlotAndMeta(Relation index, const HnswShape *shape, uint32 slot,
 								  bool (*update) (char *slotdata, HnswMetaPageData *meta, void *arg),

@@ -11,7 +11,8 @@
  *	   node with identical data and room for another heap TID, the TID is
  *	   added to it and the insert is done: duplicates share a node.
  *	2. allocate slots (the metapage's free list first, then the chain of
- *	   free slots, else its high-water mark, extending the relation as needed) and write the upper slots,
+ *	   free slots, else its high-water mark, extending the relation as
+ *	   needed) and write the upper slots,
  *	   then the node slot with all its lists.  Nothing points to it yet: a
  *	   crash here leaks a slot, never corrupts the graph.
  *	3. link: add the node to each neighbour's list.  A full list is pruned
@@ -224,9 +225,9 @@ extend_index(Relation index)
 
 /*
  * Take the first slot of the free chain (metapage locked exclusively): its
- * id, and the chain's new head (id + 1, 0 for none).  A chain that does not
- * lead to a FREE slot is dropped with a warning: its slots are lost to reuse
- * (VACUUM does not find them again), the graph is untouched.
+ * id, and the chain's new head (id + 1, 0 for none).  False for a chain that
+ * does not lead to a FREE slot: the caller drops it (its slots are lost to
+ * reuse until REINDEX; the graph is untouched) and warns once unlocked.
  */
 static bool
 chain_pop(Relation index, const HnswShape *shape, const HnswMetaPageData *meta, uint32 head,
@@ -235,17 +236,11 @@ chain_pop(Relation index, const HnswShape *shape, const HnswMetaPageData *meta, 
 	HnswSlotHeader hdr;
 
 	*slot = head - 1;
-	if (*slot >= meta->nslots || !HnswReadSlotHeader(index, shape, *slot, &hdr) ||
-		hdr.kind != HNSW_SLOT_FREE || (hdr.upper != HNSW_NO_SLOT && hdr.upper >= meta->nslots))
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("hnsw index \"%s\": the chain of free slots is broken at slot %u",
-						RelationGetRelationName(index), *slot),
-				 errdetail("The slots left in the chain are not reused; REINDEX reclaims them.")));
-		*next = 0;
+	if (*slot >= meta->nslots)
 		return false;
-	}
+	HnswReadSlotHeader(index, shape, *slot, &hdr);
+	if (hdr.kind != HNSW_SLOT_FREE || (hdr.upper != HNSW_NO_SLOT && hdr.upper >= meta->nslots))
+		return false;
 	*next = hdr.upper == HNSW_NO_SLOT ? 0 : hdr.upper + 1;
 	return true;
 }
@@ -261,6 +256,7 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 	int			nfree;
 	uint32		chain_head;
 	uint32		chain_length;
+	uint32		broken = HNSW_NO_SLOT;
 	BlockNumber last;
 	int			offset;
 
@@ -283,6 +279,8 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 		}
 		else
 		{
+			if (chain_head != 0)
+				broken = chain_head - 1;
 			chain_head = 0;
 			chain_length = 0;
 			out[i] = nslots++;
@@ -307,6 +305,12 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 	meta->chain_length = chain_length;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(metabuf);
+	if (broken != HNSW_NO_SLOT)
+		ereport(WARNING,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("hnsw index \"%s\": the chain of free slots is broken at slot %u",
+						RelationGetRelationName(index), broken),
+				 errdetail("The slots left in the chain are not reused; REINDEX reclaims them.")));
 }
 
 /* Make node the entry point if it is above the current one (or there is none) */
@@ -322,7 +326,7 @@ update_entry_point(Relation index, uint32 node, int level)
 	{
 		GenericXLogState *state = GenericXLogStart(index);
 
-		meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		meta = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 		meta->entry = node;
 		meta->entry_level = level;
 		GenericXLogFinish(state);

@@ -17,46 +17,54 @@
  * visible, not resjunk, and is computed as before.  EXPLAIN VERBOSE shows the
  * NULL in the scan's output list.
  *
- * The hook is installed when the library is loaded, which for a new session
- * happens during the planning of its first statement that uses the index; a
- * prepared statement is planned again once generic, so the hook only misses
- * a session's first plan (session_preload_libraries = 'vecdb' avoids that).
+ * The hook is installed when the library is loaded: for most queries before
+ * planning, when the parser reads a vector literal or a vector parameter is
+ * bound; a session whose first use of the library is planning over the index
+ * (with no vector input) misses it for that one plan.  A prepared statement
+ * is planned again once generic.  session_preload_libraries = 'vecdb' makes
+ * every plan have it.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "commands/defrem.h"
+#include "access/amapi.h"
+#include "catalog/pg_class.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/planner.h"
-#include "utils/lsyscache.h"
 #include "utils/syscache.h"
-#include "catalog/pg_class.h"
 
 #include "hnsw.h"
 
 static planner_hook_type prev_planner_hook = NULL;
 
-/* Is the index an hnsw index? */
+/*
+ * Is the index one of ours?  Known by its access method's routines, not by
+ * the name "hnsw", which pgvector's access method also has.
+ */
 static bool
-is_hnsw_index(Oid indexid)
+is_our_index(Oid indexid)
 {
-	Oid			am = get_am_oid("hnsw", true);
 	HeapTuple	tuple;
+	Oid			am;
+	IndexAmRoutine *routine;
 	bool		result;
 
-	if (!OidIsValid(am))
-		return false;
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(indexid));
 	if (!HeapTupleIsValid(tuple))
 		return false;
-	result = ((Form_pg_class) GETSTRUCT(tuple))->relam == am;
+	am = ((Form_pg_class) GETSTRUCT(tuple))->relam;
 	ReleaseSysCache(tuple);
+	routine = GetIndexAmRoutineByAmId(am, true);
+	result = routine != NULL && routine->amgettuple == hnswgettuple;
+	if (routine)
+		pfree(routine);
 	return result;
 }
 
+/* Replace the hidden ORDER BY distances of a plan of the shape above by NULLs */
 static void
 skip_hidden_distances(PlannedStmt *stmt)
 {
@@ -78,7 +86,7 @@ skip_hidden_distances(PlannedStmt *stmt)
 	is = (IndexScan *) scan;
 	if (is->indexorderbyorig == NIL ||
 		list_length(top->targetlist) != list_length(scan->targetlist) ||
-		!is_hnsw_index(is->indexid))
+		!is_our_index(is->indexid))
 		return;
 
 	foreach(lc, top->targetlist)
@@ -97,6 +105,7 @@ skip_hidden_distances(PlannedStmt *stmt)
 	}
 }
 
+/* planner_hook: the standard planner (or the previous hook), then the above */
 static PlannedStmt *
 hnsw_planner(Query *parse, const char *query_string, int cursorOptions, ParamListInfo boundParams)
 {
@@ -110,6 +119,7 @@ hnsw_planner(Query *parse, const char *query_string, int cursorOptions, ParamLis
 	return stmt;
 }
 
+/* Install the hook (at library load) */
 void
 HnswPlannerInit(void)
 {

@@ -80,7 +80,7 @@ end_search(HnswScanOpaque so)
 {
 	if (so->searching)
 	{
-		elog(DEBUG1, "hnsw scan: %lld distances computed, %lld heap TIDs returned",
+		elog(DEBUG1, "hnsw scan: %lld slots read for a distance, %lld heap TIDs returned",
 			 (long long) so->search.evaluated, (long long) so->returned);
 		HnswPageGraphEnd(&so->pg);
 	}

@@ -236,7 +236,7 @@ replace_entry_point(VacuumState *vs, uint32 old, uint32 node, int level)
 	{
 		GenericXLogState *state = GenericXLogStart(vs->index);
 
-		meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		meta = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 		meta->entry = node;
 		meta->entry_level = node == HNSW_NO_SLOT ? -1 : level;
 		GenericXLogFinish(state);
@@ -308,7 +308,7 @@ push_free(VacuumState *vs, const uint32 *slots, int n)
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(vs->index);
-	meta = HnswPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+	meta = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 	while (added < n && meta->nfree < HNSW_META_FREE_MAX)
 		meta->free[meta->nfree++] = slots[added++];
 	GenericXLogFinish(state);
@@ -342,6 +342,27 @@ chain_push(VacuumState *vs, uint32 slot, uint32 owner)
 	ChainArg	c = {slot, owner};
 
 	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, free_into_chain, &c);
+}
+
+/* Link a slot that is already FREE into the chain */
+static bool
+link_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
+{
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
+	uint32		slot = *(uint32 *) arg;
+
+	if (hdr->kind != HNSW_SLOT_FREE)
+		return false;
+	hdr->upper = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
+	meta->chain_head = slot + 1;
+	meta->chain_length++;
+	return true;
+}
+
+static void
+chain_push_freed(VacuumState *vs, uint32 slot)
+{
+	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, link_into_chain, &slot);
 }
 
 /*
@@ -381,7 +402,12 @@ pass_free(VacuumState *vs)
 			up = uh.upper;
 		}
 		vacuum_delay_point();
-		/* upper slots first: the node keeps pointing at FREE slots only briefly */
+
+		/*
+		 * Upper slots first.  Into the chain, each is reusable at once, so an
+		 * insert may take one while the deleted node still names it: safe,
+		 * since every reader of an upper slot checks its kind and owner.
+		 */
 		if ((uint32) n > room)
 		{
 			for (int i = n - 1; i >= 1; i--)
@@ -392,7 +418,13 @@ pass_free(VacuumState *vs)
 		for (int i = n - 1; i >= 1; i--)
 			HnswUpdateSlot(vs->index, &vs->shape, chain[i], free_slot, &slot);
 		HnswUpdateSlot(vs->index, &vs->shape, slot, free_slot, &none);
-		push_free(vs, chain, n);
+		{
+			/* (room only grows under us: inserts take from the list) */
+			int			added = push_free(vs, chain, n);
+
+			for (int i = added; i < n; i++)
+				chain_push_freed(vs, chain[i]);
+		}
 		room -= n;
 	}
 }

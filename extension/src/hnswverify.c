@@ -14,6 +14,8 @@
  *	- every neighbour id: inside the slot array, a node (not free, not an
  *	  upper slot), not the node itself, and on the layer it is listed for;
  *	- the entry point: a node whose level is the top level of the graph;
+ *	- free space: the metapage's free list and the chain of free slots hold
+ *	  FREE slots only, each once, and the chain is as long as counted;
  *	- reachability: every live node can be reached from the entry point by
  *	  following neighbour lists.
  *
@@ -109,6 +111,7 @@ verify_graph(Verify *v, Relation index)
 	uint32		head = 0,
 				tail = 0;
 	uint32	   *ids;
+	uint8	   *seen;
 	int			bad_ids = 0,
 				bad_nodes = 0;
 	int			top = -1;
@@ -211,10 +214,26 @@ verify_graph(Verify *v, Relation index)
 		}
 	}
 
-	/* the chain of free slots: FREE slots only, each once, as long as the metapage says */
+	/*
+	 * The free list and the chain of free slots: FREE slots only, each once
+	 * in all (a slot listed twice would be given to two inserts), the chain
+	 * as long as the metapage says.
+	 */
+	seen = palloc0(meta.nslots + 1);
+	for (uint32 i = 0; i < Min(meta.nfree, HNSW_META_FREE_MAX); i++)
+	{
+		uint32		slot = meta.free[i];
+
+		if (slot >= meta.nslots)
+			continue;			/* reported above */
+		if (seen[slot])
+			report(v, "free list holds slot %u twice", slot);
+		else if (kinds[slot] != HNSW_SLOT_FREE)
+			report(v, "free list holds slot %u, which is not free", slot);
+		seen[slot] = 1;
+	}
 	if (meta.chain_head != 0)
 	{
-		uint8	   *seen = palloc0(meta.nslots + 1);
 		uint32		slot = meta.chain_head - 1;
 		uint32		length = 0;
 
@@ -228,12 +247,17 @@ verify_graph(Verify *v, Relation index)
 				report(v, "free slot chain leads to slot %u, beyond the %u slots", slot, meta.nslots);
 				break;
 			}
-			if (seen[slot])
+			if (seen[slot] == 1)
+			{
+				report(v, "free slot chain holds slot %u, which is also in the free list", slot);
+				break;
+			}
+			if (seen[slot] == 2)
 			{
 				report(v, "free slot chain comes back to slot %u", slot);
 				break;
 			}
-			seen[slot] = 1;
+			seen[slot] = 2;
 			if (kinds[slot] != HNSW_SLOT_FREE)
 			{
 				report(v, "free slot chain holds slot %u, which is not free", slot);
@@ -247,7 +271,6 @@ verify_graph(Verify *v, Relation index)
 		}
 		if (length != meta.chain_length)
 			report(v, "free slot chain has %u slots, the metapage counts %u", length, meta.chain_length);
-		pfree(seen);
 	}
 	else if (meta.chain_length != 0)
 		report(v, "free slot chain is empty, the metapage counts %u slots", meta.chain_length);
