@@ -123,3 +123,19 @@ BEGIN
 	END IF;
 	RETURN n || ' problem(s), first: ' || first;
 END $fn$;
+
+-- free slots an hnsw index holds for reuse: the metapage's list (nfree) plus
+-- the chain through free slots (chain_length), read from the metapage with
+-- pageinspect at the offsets of HnswMetaPageData (extension/src/hnsw.h):
+-- contents start at byte 24; nfree is at 36, chain_length at 40 + 4 * 1500 + 4
+CREATE EXTENSION IF NOT EXISTS pageinspect;
+CREATE FUNCTION hnsw_test.le32(p bytea, off int) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT get_byte(p, off)::bigint + 256 * get_byte(p, off + 1) +
+           65536 * get_byte(p, off + 2) + 16777216::bigint * get_byte(p, off + 3)
+$$;
+CREATE FUNCTION hnsw_test.free_slots(idx regclass) RETURNS bigint
+LANGUAGE sql AS $$
+    SELECT hnsw_test.le32(p, 24 + 36) + hnsw_test.le32(p, 24 + 40 + 4 * 1500 + 4)
+      FROM get_raw_page(idx::text, 0) p
+$$;

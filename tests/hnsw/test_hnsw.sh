@@ -9,7 +9,7 @@
 # WORKDIR and always stop them.  Every psql has a time limit, so an index that
 # hangs makes tests fail, not the run hang.
 #
-#   HNSW_TESTS="recall duplicates concurrent crash standby memory unlogged parallel vacuum"
+#   HNSW_TESTS="recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse"
 #                 run only these tests (default: all)
 #   HNSW_JOBS=2   tests running at once (the machine has 2 cores)
 #   HNSW_TIMEOUT=240    seconds one psql may run
@@ -20,7 +20,7 @@ set -uo pipefail
 
 work=$1
 mkdir -p "$work" && chmod 755 "$work"
-tests=${HNSW_TESTS:-recall duplicates concurrent crash standby memory unlogged parallel vacuum}
+tests=${HNSW_TESTS:-recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse}
 jobs=${HNSW_JOBS:-2}
 limit=${HNSW_TIMEOUT:-240}
 deadline=$((SECONDS + ${HNSW_DEADLINE:-900}))
@@ -115,6 +115,19 @@ check_lost() {
     ok $? "$desc: every row is found by an index scan for its own vector" "lost: $out"
 }
 
+# check_reuse DESC STATUS OUTPUT: OUTPUT is "size free" before and after some
+# inserts; the index may grow only if no freed slot is left (every one was
+# reused first).  How many VACUUM could free depends on other sessions'
+# snapshots (tests run side by side), so the assertion does not count them.
+check_reuse() {
+    local desc=$1 st=$2 out=$3 s1 f1 s2 f2
+    read -r s1 f1 <<<"$(echo "$out" | sed -n 1p)"
+    read -r s2 f2 <<<"$(echo "$out" | sed -n 2p)"
+    [ "$st" -eq 0 ] && [ -n "$f2" ] && { [ "$s2" = "$s1" ] || [ "$f2" = 0 ]; }
+    ok $? "$desc: freed slots are reused before the index grows" \
+        "index size and free slots before and after the inserts, or the error:" "$out"
+}
+
 # setup_db HOST PORT: the test database with the extension and the helpers
 setup_db() {
     psql_at "$1" "$2" postgres -c "SET client_min_messages = warning" \
@@ -185,24 +198,22 @@ SQL
 
     # delete every other row; insert half of them again unchanged (their
     # vectors are still in the graph, as dead tuples) and half with new
-    # vectors; VACUUM; then 2,500 more rows into the space VACUUM freed: the
+    # vectors; VACUUM; then 2,500 more rows into the space VACUUM freed (the
     # re-inserted copies joined their old nodes, so about 3,000 nodes are
-    # freed, more than the metapage's list (1,500) holds: the index must not
-    # grow (the margin of 500 covers the random number of upper slots)
-    out=$(q 2>&1 <<SQL
+    # freed, more than the metapage's list of 1,500 holds, if no other
+    # session's snapshot keeps the deleted rows): the index grows only once
+    # every freed slot is reused
+    out=$(q -F ' ' 2>&1 <<SQL
 DELETE FROM $t WHERE id % 2 = 0;
 INSERT INTO $t SELECT i, ${gen//SEED/1} FROM generate_series(4, 12000, 4) i;
 INSERT INTO $t SELECT i, ${gen//SEED/3} FROM generate_series(2, 12000, 4) i;
 VACUUM $t;
-SELECT pg_relation_size('${t}_idx');
+SELECT pg_relation_size('${t}_idx'), hnsw_test.free_slots('${t}_idx');
 $(ins 4 12001 14500)
-SELECT pg_relation_size('${t}_idx');
+SELECT pg_relation_size('${t}_idx'), hnsw_test.free_slots('${t}_idx');
 SQL
 )
-    st=$?
-    [ $st -eq 0 ] && [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ]
-    ok $? "$opc: delete half, insert again, VACUUM, insert 2,500 into freed slots (index size unchanged)" \
-        "index sizes before and after the 2,500 inserts, or the error:" "$out"
+    check_reuse "$opc: delete half, insert again, VACUUM, insert 2,500" $? "$out"
     check_recall "$opc after delete, insert and VACUUM" "$t" "${t}_idx" "${t}_q" "$op" "$ef"
     check_verify "$opc after delete, insert and VACUUM" "${t}_idx"
     q >/dev/null 2>&1 <<<"DROP TABLE $t, ${t}_q"
@@ -600,18 +611,47 @@ SQL
     check_verify "vacuum: after the last VACUUM" vac_idx
     check_recall "vacuum" vac vac_idx vac_q '<->' 100
     # thousands of slots were freed, most into the chain beyond the
-    # metapage's list: 3,000 new rows fit without growing the index
-    out=$(q 2>&1 <<SQL
-SELECT pg_relation_size('vac_idx');
+    # metapage's list: 3,000 new rows take them before the index grows
+    out=$(q -F ' ' 2>&1 <<SQL
+SELECT pg_relation_size('vac_idx'), hnsw_test.free_slots('vac_idx');
 INSERT INTO vac SELECT i, hnsw_test.gauss(81, i, 16) FROM generate_series(50000, 52999) i;
-SELECT pg_relation_size('vac_idx');
+SELECT pg_relation_size('vac_idx'), hnsw_test.free_slots('vac_idx');
 SQL
 )
-    st=$?
-    [ $st -eq 0 ] && [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ]
-    ok $? "vacuum: 3,000 inserts after VACUUM reuse freed slots (index size unchanged)" "$out"
+    check_reuse "vacuum: 3,000 inserts after the last VACUUM" $? "$out"
     check_verify "vacuum: after reusing the freed slots" vac_idx
     q >/dev/null 2>&1 <<<"DROP TABLE vac, vac_q"
+}
+
+# 7d. space reuse, in a database of its own so that no other test's snapshot
+# keeps deleted rows alive: VACUUM frees all 5,000 dead nodes (more than the
+# metapage's list of 1,500: the rest go to the chain through free slots), and
+# 4,500 new rows fit in them without growing the index
+test_reuse() {
+    local rdb=vecdb_hnsw_reuse out
+    out=$(psql_at "$main_host" "$main_port" postgres -c "SET client_min_messages = warning" \
+        -c "DROP DATABASE IF EXISTS $rdb" -c "CREATE DATABASE $rdb" 2>&1 >/dev/null &&
+        psql_at "$main_host" "$main_port" "$rdb" -c "CREATE EXTENSION vecdb" \
+            -f "$VECDB_ROOT/tests/hnsw/helpers.sql" 2>&1 >/dev/null) ||
+        { ok 1 "reuse: a database of its own" "$out"; return; }
+    out=$(psql_at "$main_host" "$main_port" "$rdb" -F ' ' 2>&1 <<SQL
+CREATE TABLE ru (id int, v vector(8));
+INSERT INTO ru SELECT i, hnsw_test.gauss(91, i, 8) FROM generate_series(1, 6000) i;
+CREATE INDEX ru_idx ON ru USING hnsw (v vector_l2_ops);
+ALTER TABLE ru SET (autovacuum_enabled = off);
+DELETE FROM ru WHERE id % 6 <> 0;
+VACUUM ru;
+SELECT hnsw_test.free_slots('ru_idx') >= 5000, pg_relation_size('ru_idx');
+INSERT INTO ru SELECT i, hnsw_test.gauss(92, i, 8) FROM generate_series(10001, 14500) i;
+SELECT hnsw_test.free_slots('ru_idx') > 0, pg_relation_size('ru_idx');
+SELECT count(*) FROM vecdb.hnsw_verify('ru_idx');
+SQL
+    )
+    expect "reuse: VACUUM frees all 5,000 dead nodes, and 4,500 inserts reuse them without growing the index (size before and after the inserts; problems)" \
+        "t $(echo "$out" | sed -n 1p | cut -d' ' -f2)
+t $(echo "$out" | sed -n 1p | cut -d' ' -f2)
+0" "$out"
+    psql_at "$main_host" "$main_port" postgres -c "DROP DATABASE IF EXISTS $rdb" >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------------------
@@ -650,6 +690,7 @@ want memory && run_test 50-memory test_memory
 want unlogged && run_test 60-unlogged test_unlogged
 want parallel && run_test 70-parallel test_parallel
 want vacuum && run_test 75-vacuum test_vacuum
+want reuse && run_test 76-reuse test_reuse
 if want recall; then
     i=0
     while read -r opc typ op dim ef; do
