@@ -258,6 +258,8 @@ typedef struct HnswPageGraph
 {
 	HnswGraph	g;
 	Relation	index;
+	uint32		entry;			/* the metapage's entry point when the reader began */
+	int			entry_level;
 	BlockNumber pinned_block[HNSW_READER_PINS];	/* a ring, InvalidBlockNumber free */
 	Buffer		pinned_buffer[HNSW_READER_PINS];
 	int			next_pin;		/* the ring position pinned next */

@@ -300,6 +300,8 @@ HnswPageGraphInit(HnswPageGraph *pg, Relation index, const HnswShape *shape)
 	HnswReadMeta(index, &meta);
 	pg->g.shape = shape;
 	pg->g.nslots = meta.nslots;
+	pg->entry = meta.entry;
+	pg->entry_level = meta.entry_level;
 	pg->g.stable = false;
 	pg->g.slot_ptr = page_slot_ptr;
 	pg->g.slot_parts = page_slot_parts;

@@ -83,6 +83,7 @@ end_search(HnswScanOpaque so)
 		elog(DEBUG1, "hnsw scan: %lld slots read for a distance, %lld heap TIDs returned",
 			 (long long) so->search.evaluated, (long long) so->returned);
 		HnswPageGraphEnd(&so->pg);
+		so->search.evaluated = 0;
 	}
 	so->searching = false;
 	MemoryContextReset(so->ctx);
@@ -134,17 +135,15 @@ next_round(IndexScanDesc scan, HnswScanOpaque so)
 
 	if (!so->started)
 	{
-		HnswMetaPageData meta;
 		HnswCandidate ep;
 
 		so->started = true;
 		so->ef = hnsw_ef_search;
-		HnswReadMeta(scan->indexRelation, &meta);
-		if (meta.entry == HNSW_NO_SLOT)
-			return false;
-		so->query = scan_query(scan, so);
 		HnswPageGraphInit(&so->pg, scan->indexRelation, &so->shape);
 		so->searching = true;
+		if (so->pg.entry == HNSW_NO_SLOT)
+			return false;
+		so->query = scan_query(scan, so);
 		HnswSearchInit(s, &so->pg.g, so->query);
 		if (hnsw_iterative_scan != HNSW_ITERATIVE_OFF)
 		{
@@ -152,7 +151,7 @@ next_round(IndexScanDesc scan, HnswScanOpaque so)
 			s->keep_discarded = true;
 		}
 		so->results = palloc(sizeof(HnswCandidate) * (so->ef + 1));
-		if (!HnswSearchToLayer(s, meta.entry, meta.entry_level, 0, &ep))
+		if (!HnswSearchToLayer(s, so->pg.entry, so->pg.entry_level, 0, &ep))
 			return false;
 		so->nresults = HnswSearchLayer(s, &ep, 1, so->ef, 0, so->results);
 		so->next = 0;

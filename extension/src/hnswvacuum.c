@@ -316,21 +316,28 @@ push_free(VacuumState *vs, const uint32 *slots, int n)
 	return added;
 }
 
-/* Free a slot into the chain: the slot and the metapage in one WAL record */
+/*
+ * Put a slot at the head of the chain: the slot and the metapage in one WAL
+ * record.  The slot is freed first (owner as free_slot's argument), unless
+ * it is FREE already (owner HNSW_FREED).
+ */
+#define HNSW_FREED	(HNSW_NO_SLOT - 1)
+
 typedef struct ChainArg
 {
 	uint32		slot;
-	uint32		owner;			/* as free_slot's argument */
+	uint32		owner;
 } ChainArg;
 
 static bool
-free_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
+push_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
 {
 	ChainArg   *c = arg;
+	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
 
-	if (!free_slot(slotdata, &c->owner))
+	if (c->owner == HNSW_FREED ? hdr->kind != HNSW_SLOT_FREE : !free_slot(slotdata, &c->owner))
 		return false;
-	((HnswSlotHeader *) slotdata)->upper = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
+	hdr->upper = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
 	meta->chain_head = c->slot + 1;
 	meta->chain_length++;
 	return true;
@@ -341,28 +348,7 @@ chain_push(VacuumState *vs, uint32 slot, uint32 owner)
 {
 	ChainArg	c = {slot, owner};
 
-	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, free_into_chain, &c);
-}
-
-/* Link a slot that is already FREE into the chain */
-static bool
-link_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
-{
-	HnswSlotHeader *hdr = (HnswSlotHeader *) slotdata;
-	uint32		slot = *(uint32 *) arg;
-
-	if (hdr->kind != HNSW_SLOT_FREE)
-		return false;
-	hdr->upper = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
-	meta->chain_head = slot + 1;
-	meta->chain_length++;
-	return true;
-}
-
-static void
-chain_push_freed(VacuumState *vs, uint32 slot)
-{
-	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, link_into_chain, &slot);
+	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, push_into_chain, &c);
 }
 
 /*
@@ -423,7 +409,7 @@ pass_free(VacuumState *vs)
 			int			added = push_free(vs, chain, n);
 
 			for (int i = added; i < n; i++)
-				chain_push_freed(vs, chain[i]);
+				chain_push(vs, chain[i], HNSW_FREED);
 		}
 		room -= n;
 	}
