@@ -448,6 +448,7 @@ struct token_op {
     bool introspect;
     char *refresh_id;
     char *refresh_secret;
+    char revoked[128]; /* "ID EXP" this request revokes, as the NOTIFY payload */
 };
 
 static void token_op_free(void *p)
@@ -474,13 +475,18 @@ static void reply_inactive(struct request *r)
     http_reply_json(r, 200, o);
 }
 
+/* The revocation is stored: this gateway refuses the token from now on (the
+ * others when the NOTIFY reaches them), so its own introspection agrees */
 static void revoked_ok(void *arg, const struct db_result *res)
 {
     struct request *r = arg;
+    struct token_op *t = r->state;
     if (res->status != DB_OK) {
         reply_unavailable(r, res);
         return;
     }
+    if (t->revoked[0])
+        authstate_add_revocation(r->worker->gw->auth, t->revoked);
     http_reply(r, 200, NULL, NULL, 0);
 }
 
@@ -519,6 +525,9 @@ static void refresh_found(void *arg, const struct db_result *res)
     }
     if (!t->introspect) {
         const char *params[] = {db_value(res->res, 0, "family")};
+        /* (the row lives 7 days: vecdb_auth.revoke_family) */
+        snprintf(t->revoked, sizeof(t->revoked), "%s%.63s %ld", REVOKED_FAMILY_PREFIX, params[0],
+                 (long) time(NULL) + 7 * 86400);
         log_msg(LOG_INFO, r->id, "client %s revokes refresh token family of %s",
                 t->o.client.client_id, t->refresh_id);
         db_exec(r->worker->pool, &stmt_revoke_family, NULL, 1, params, revoked_ok, r);
@@ -572,6 +581,7 @@ static void token_op_authenticated(struct request *r)
             char exp[32];
             snprintf(exp, sizeof(exp), "%ld", info.exp);
             const char *params[] = {info.jti, exp};
+            snprintf(t->revoked, sizeof(t->revoked), "%.63s %ld", info.jti, info.exp);
             log_msg(LOG_INFO, r->id, "client %s revokes access token %s", t->o.client.client_id,
                     info.jti);
             db_exec(r->worker->pool, &stmt_revoke_jti, NULL, 2, params, revoked_ok, r);
