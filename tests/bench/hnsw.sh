@@ -27,6 +27,10 @@
 #                              first build's index is the one queried
 #   BENCH_INSERTS=10000        single-row INSERTs, in two transactions of half
 #   BENCH_M=16 BENCH_EF_CONSTRUCTION=64
+#   BENCH_CPU=N                the CPU the single-client query runs bind the
+#                              client, its backend and hnswlib to (default:
+#                              the last one); the same queries then run again
+#                              unbound, wherever the scheduler puts them
 #   VECDB_KEEP_TMP=1           keep the temporary directory (server log, outputs)
 set -euo pipefail
 
@@ -43,10 +47,13 @@ passes=${BENCH_PASSES:-3}
 inserts=${BENCH_INSERTS:-10000}
 m=${BENCH_M:-16}
 efc=${BENCH_EF_CONSTRUCTION:-64}
+bench_cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 results=$VECDB_ROOT/tests/bench/results
 for v in queries exact_queries passes inserts m efc; do
     case ${!v} in '' | *[!0-9]* | 0) echo "hnsw.sh: $v must be a positive number, not '${!v}'" >&2; exit 2 ;; esac
 done
+case $bench_cpu in '' | *[!0-9]*) echo "hnsw.sh: BENCH_CPU must be a CPU number, not '$bench_cpu'" >&2; exit 2 ;; esac
+[ "$bench_cpu" -lt "$(nproc)" ] || { echo "hnsw.sh: BENCH_CPU must be below $(nproc)" >&2; exit 2; }
 for v in $ef_list $workers_list; do
     case $v in *[!0-9]*) echo "hnsw.sh: BENCH_EF and BENCH_WORKERS take numbers, not '$v'" >&2; exit 2 ;; esac
 done
@@ -177,15 +184,16 @@ row run machine "" "" "$(nproc)" cores "$cpu; $(free -g | awk '/^Mem:/ { print $
 row run postgres "" "" "" "" "$(sql -c 'SHOW server_version')"
 row run data "" "" "$nrows" rows "Fashion-MNIST train 784 dims L2; queries: first $queries test images"
 row run hnsw_params "" "" "" "" "m=$m ef_construction=$efc; $passes timed passes per ef"
+row run query_cpu "" "" "$bench_cpu" cpu "hnswlib, the SQL client and its backend bound to this CPU (system vecdb-sched: SQL again, unbound)"
 # the machine is shared: the load average before and after tells whether
 # something else ran at the same time
 row run loadavg_start "" "" "$load_start" "" "1-minute load average when the script started (other jobs)"
 row run c_flags "" "" "" "" "$(cc --version | head -n 1) $cflags"
 row run cxx_flags "" "" "" "" "$(g++ --version | head -n 1) $cxxflags; hnswlib $(dpkg-query -W -f='${Version}' libhnswlib-dev 2>/dev/null)"
 
-say "== hnswlib: build (1 thread, M=$m, efConstruction=$efc), then $queries queries per ef, warm-up and $passes timed passes"
-"$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "$efs_csv" "$work/hnswlib.bin" |
-    rows_from hnswlib "" "1 thread"
+say "== hnswlib on CPU $bench_cpu: build (1 thread, M=$m, efConstruction=$efc), then $queries queries per ef, warm-up and $passes timed passes"
+taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "$efs_csv" "$work/hnswlib.bin" |
+    rows_from hnswlib "" "1 thread, CPU $bench_cpu"
 rm -f "$work/hnswlib.bin"
 
 if [ "$has_hnsw" = 0 ]; then
@@ -242,14 +250,23 @@ if [ "$has_hnsw" != 0 ]; then
     sql -c "CHECKPOINT"
     w0=${workers_list%% *}
 
-    say "== queries through SQL: $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
-    "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" 2>"$work/plans.txt" |
-        rows_from vecdb "$w0" "SQL prepared statement, 1 client"
+    # Twice: the client and its backend bound to one CPU (the figures
+    # compared with hnswlib, which runs on that CPU too), then unbound.
+    # Unbound, the scheduler often puts them on different CPUs, and then
+    # every round trip wakes the other CPU: in a virtual machine that alone
+    # costs tens of microseconds per query, and whether it happens changes
+    # from run to run (docs/benchmarks.md).
+    say "== queries through SQL on CPU $bench_cpu: $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
+    HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" 2>"$work/plans.txt" |
+        rows_from vecdb "$w0" "SQL prepared statement, 1 client; client and backend on CPU $bench_cpu"
     grep -A3 'ef_search' "$work/plans.txt" | head -n 4 >&2 || true
+    say "== the same, unbound"
+    "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" 2>/dev/null |
+        rows_from vecdb-sched "$w0" "SQL prepared statement, 1 client; client and backend where the scheduler puts them"
 fi
 
 say "== exact scan through SQL: $exact_queries queries, enable_indexscan = off, warm-up then timed"
-"$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$exact_queries" 1 exact 2>>"$work/plans.txt" |
+HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$exact_queries" 1 exact 2>>"$work/plans.txt" |
     rows_from vecdb-exact "" "enable_indexscan=off; $exact_queries queries"
 grep -A4 '(exact)' "$work/plans.txt" >&2 || true
 
@@ -311,9 +328,9 @@ mv "$csv" "$results/hnsw.csv"
 csv=$results/hnsw.csv
 
 # ---- plot: recall@10 against QPS, one line per system, exact scan a point
-for s in vecdb hnswlib; do
+for s in vecdb vecdb-sched hnswlib; do
     w=
-    if [ $s = vecdb ]; then w=${w0:-}; fi
+    if [ $s != hnswlib ]; then w=${w0:-}; fi
     for ef in $ef_list; do
         r=$(get "$s" recall_at_10 "$w" "$ef")
         [ -z "$r" ] || echo "$r $(get "$s" qps "$w" "$ef") $ef"
@@ -322,7 +339,8 @@ done
 echo "$(get vecdb-exact recall_at_10 "" "") $(get vecdb-exact qps "" "") exact" >"$work/plot_exact.dat"
 plot_title="Fashion-MNIST 60k x 784, L2, m=$m ef_construction=$efc, $queries queries, 1 client"
 plots=()
-[ ! -s "$work/plot_vecdb.dat" ] || plots+=("'$work/plot_vecdb.dat' using 1:2 with linespoints pt 7 lc rgb '#1f77b4' title 'vecdb hnsw (SQL, libpq)', '' using 1:2:3 with labels offset 0,1 tc rgb '#1f77b4' notitle")
+[ ! -s "$work/plot_vecdb.dat" ] || plots+=("'$work/plot_vecdb.dat' using 1:2 with linespoints pt 7 lc rgb '#1f77b4' title 'vecdb hnsw (SQL, libpq; client and backend on one CPU)', '' using 1:2:3 with labels offset 0,1 tc rgb '#1f77b4' notitle")
+[ ! -s "$work/plot_vecdb-sched.dat" ] || plots+=("'$work/plot_vecdb-sched.dat' using 1:2 with linespoints pt 6 dt 2 lc rgb '#1f77b4' title 'vecdb hnsw (the same, unbound)'")
 plots+=("'$work/plot_hnswlib.dat' using 1:2 with linespoints pt 5 lc rgb '#d62728' title 'hnswlib (in process, 1 thread)', '' using 1:2:3 with labels offset 0,-1 tc rgb '#d62728' notitle")
 plots+=("'$work/plot_exact.dat' using 1:2 with points pt 9 ps 2 lc rgb '#2ca02c' title 'vecdb exact scan (SQL)'")
 if command -v gnuplot >/dev/null; then
@@ -358,13 +376,31 @@ if [ "$has_hnsw" != 0 ]; then
     done
 fi
 echo
-printf '%-10s %14s %12s %14s %12s %14s %12s\n' ef_search "vecdb recall" "vecdb QPS" "vecdb p99 ms" "" "hnswlib recall" "hnswlib QPS"
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+printf '%-10s %13s %10s %8s %9s   %13s %10s   %10s %8s\n' ef_search "vecdb recall" "vecdb QPS" "p99 ms" "/hnswlib" "hnswlib recall" "QPS" "unbound" "/hnswlib"
 for ef in $ef_list; do
-    printf '%-10s %14s %12s %14s %12s %14s %12s\n' "$ef" "$(get vecdb recall_at_10 "${w0:-}" "$ef")" "$(get vecdb qps "${w0:-}" "$ef")" \
-        "$(get vecdb latency_ms_p99 "${w0:-}" "$ef")" "" "$(get hnswlib recall_at_10 "" "$ef")" "$(get hnswlib qps "" "$ef")"
+    q=$(get vecdb qps "${w0:-}" "$ef"); qs=$(get vecdb-sched qps "${w0:-}" "$ef"); h=$(get hnswlib qps "" "$ef")
+    printf '%-10s %13s %10s %8s %9s   %13s %10s   %10s %8s\n' "$ef" "$(get vecdb recall_at_10 "${w0:-}" "$ef")" "$q" \
+        "$(get vecdb latency_ms_p99 "${w0:-}" "$ef")" "$(ratio "$q" "$h")" "$(get hnswlib recall_at_10 "" "$ef")" "$h" "$qs" "$(ratio "$qs" "$h")"
 done
 printf '%-10s %14s %12s %14s   (%s queries)\n' exact "$(get vecdb-exact recall_at_10 "" "")" "$(get vecdb-exact qps "" "")" \
     "$(get vecdb-exact latency_ms_p99 "" "")" "$exact_queries"
+# QPS at equal recall: log(QPS) interpolated linearly in recall between the
+# two ef values around it (nothing when no two ef values span it)
+at_recall() { # SYSTEM WORKERS RECALL
+    for ef in $ef_list; do echo "$(get "$1" recall_at_10 "$2" "$ef") $(get "$1" qps "$2" "$ef")"; done |
+        awk -v t="$3" 'BEGIN { n = 0 } NF == 2 { r[n] = $1; q[n] = $2; n++ }
+            END { for (i = 0; i + 1 < n; i++)
+                      if (r[i] <= t && t <= r[i + 1] && r[i + 1] > r[i]) {
+                          f = (t - r[i]) / (r[i + 1] - r[i]); printf "%.0f", exp(log(q[i]) + f * (log(q[i + 1]) - log(q[i]))); exit } }'
+}
+echo
+for target in 0.95 0.975 0.99; do
+    q=$(at_recall vecdb "${w0:-}" $target); qs=$(at_recall vecdb-sched "${w0:-}" $target); h=$(at_recall hnswlib "" $target)
+    [ -n "$h" ] || continue
+    row vecdb "qps_at_recall_$target" "${w0:-}" "" "${q:-}" queries/s "interpolated; hnswlib $h; ratio $(ratio "$q" "$h"); unbound ${qs:-} ($(ratio "$qs" "$h"))"
+    echo "at recall@10 $target (interpolated): vecdb ${q:--} QPS = $(ratio "$q" "$h") of hnswlib's $h (unbound: ${qs:--}, $(ratio "$qs" "$h"))"
+done
 echo
 printf '%-28s %10s %12s %12s   %s\n' "$inserts INSERTs, 2 batches" "rows/s" "WAL B/row" "FPI B/row" "(single-row INSERTs, one transaction per batch)"
 for sys in vecdb vecdb-noindex; do

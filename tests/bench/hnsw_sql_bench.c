@@ -26,14 +26,26 @@
  *       QUERY_IDX, or, past its end, a perturbed base image (each pixel
  *       moved by -5..+5, clamped to 0..255, of base image k * 7919 mod N).
  *
+ * With HNSW_BENCH_CPU=N in the environment, the client and its backend are
+ * both bound to CPU N (sched_setaffinity; binding the backend, a process of
+ * the server's user, takes root or CAP_SYS_NICE) before anything is run, and
+ * the row "cpu,,N,cpu" says so; if either cannot be bound the run stops.
+ * Why: a query is a round trip, and when the scheduler puts the client and
+ * the backend on different CPUs every round trip wakes the other CPU, which
+ * in a virtual machine costs tens of microseconds (docs/benchmarks.md).
+ *
  * Prints CSV rows "metric,ef,value,unit" on standard output; the EXPLAIN of
  * the first query goes to standard error.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -380,6 +392,39 @@ insert(int argc, char **argv)
 	return 0;
 }
 
+/* HNSW_BENCH_CPU: bind this process and its backend to that CPU */
+static void
+bind_cpu(void)
+{
+	const char *env = getenv("HNSW_BENCH_CPU");
+	char	   *end;
+	long		cpu;
+	cpu_set_t	set;
+	pid_t		pids[2];
+
+	if (env == NULL || *env == '\0')
+		return;
+	errno = 0;
+	cpu = strtol(env, &end, 10);
+	if (errno != 0 || *end != '\0' || cpu < 0 || cpu >= CPU_SETSIZE)
+	{
+		fprintf(stderr, "hnsw_sql_bench: HNSW_BENCH_CPU must be a CPU number, not '%s'\n", env);
+		exit(2);
+	}
+	CPU_ZERO(&set);
+	CPU_SET((int) cpu, &set);
+	pids[0] = getpid();
+	pids[1] = (pid_t) PQbackendPID(conn);
+	for (int i = 0; i < 2; i++)
+		if (sched_setaffinity(pids[i], sizeof(set), &set) != 0)
+		{
+			fprintf(stderr, "hnsw_sql_bench: cannot bind %s (pid %d) to CPU %ld: %s\n",
+					i == 0 ? "the client" : "the backend", (int) pids[i], cpu, strerror(errno));
+			exit(1);
+		}
+	printf("cpu,,%ld,cpu\n", cpu);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -393,6 +438,7 @@ main(int argc, char **argv)
 	conn = PQconnectdb("");
 	if (PQstatus(conn) != CONNECTION_OK)
 		die("connect", NULL);
+	bind_cpu();
 	rc = strcmp(argv[1], "search") == 0 ? search(argc, argv) : insert(argc, argv);
 	PQfinish(conn);
 	return fflush(stdout) == 0 ? rc : 1;
