@@ -27,6 +27,9 @@
 #                              first build's index is the one queried
 #   BENCH_INSERTS=10000        single-row INSERTs, in two transactions of half
 #   BENCH_M=16 BENCH_EF_CONSTRUCTION=64
+#   BENCH_ROUNDS=3             rounds of the query measurements (hnswlib, SQL
+#                              bound, SQL unbound, in turn); each figure is
+#                              the median round's
 #   BENCH_CPU=N                the CPU the single-client query runs bind the
 #                              client, its backend and hnswlib to (default:
 #                              the last one); the same queries then run again
@@ -44,12 +47,13 @@ exact_queries=${BENCH_EXACT_QUERIES:-50}
 ef_list=$(echo "${BENCH_EF:-10 20 40 80 160 320}" | tr ',' ' ')
 workers_list=$(echo "${BENCH_WORKERS:-0 1 2}" | tr ',' ' ')
 passes=${BENCH_PASSES:-3}
+rounds=${BENCH_ROUNDS:-3}
 inserts=${BENCH_INSERTS:-10000}
 m=${BENCH_M:-16}
 efc=${BENCH_EF_CONSTRUCTION:-64}
 bench_cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 results=$VECDB_ROOT/tests/bench/results
-for v in queries exact_queries passes inserts m efc; do
+for v in queries exact_queries passes rounds inserts m efc; do
     case ${!v} in '' | *[!0-9]* | 0) echo "hnsw.sh: $v must be a positive number, not '${!v}'" >&2; exit 2 ;; esac
 done
 case $bench_cpu in '' | *[!0-9]*) echo "hnsw.sh: BENCH_CPU must be a CPU number, not '$bench_cpu'" >&2; exit 2 ;; esac
@@ -125,6 +129,11 @@ pg_cluster_start "$work/pg" "$(free_port)" \
 export PGDATABASE=postgres
 psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 sql() { "${psql[@]}" -At "$@"; }
+# A CHECKPOINT, then sync: with fsync off the checkpoint leaves its writes
+# in the kernel's page cache, and their writeback would otherwise run during
+# the next measurement (the first query round after the builds ran about
+# 40% slower than the later ones before this)
+checkpoint() { sql -c "CHECKPOINT"; sync; }
 
 say "== loading 60000 training images"
 # Default storage on purpose: a 784-dimension vector is 3144 bytes, over the
@@ -141,7 +150,8 @@ CREATE EXTENSION vecdb;
 CREATE TABLE items (id int, v vector(784));
 SQL
 "$work/idx_to_copy" <"$train" | "${psql[@]}" -c "COPY items (id, v) FROM STDIN"
-sql -c "VACUUM (ANALYZE) items" -c "CHECKPOINT"
+sql -c "VACUUM (ANALYZE) items"
+checkpoint
 IFS='|' read -r nrows heap_size toast_size < <(sql -F '|' -c \
     "SELECT count(*), pg_relation_size('items'),
             pg_relation_size((SELECT reltoastrelid FROM pg_class WHERE relname = 'items'))
@@ -161,6 +171,34 @@ row() { printf '%s,%s,%s,%s,%s,%s,"%s"\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7//\"
 # helper output "metric,ef,value,unit" as rows of SYSTEM with WORKERS and a note
 rows_from() {
     awk -F, -v s="$1" -v w="$2" -v n="$3" 'NF == 4 { printf "%s,%s,%s,%s,%s,%s,\"%s\"\n", s, $1, w, $2, $3, $4, n }' >>"$csv"
+}
+# rows of SYSTEM with WORKERS and NOTE from several rounds' helper output
+# (files of "metric,ef,value,unit"): per metric and ef the median round's
+# value, every round's in the note; metrics of the build and the plan are
+# left out (they are not per round)
+combine() {
+    local system=$1 workers=$2 note=$3
+    shift 3
+    awk -F, -v s="$system" -v w="$workers" -v n="${note//\"/\"\"}" '
+        NF == 4 && $1 !~ /^(build_s|index_bytes|uses_index|cpu)$/ {
+            k = $1 SUBSEP $2
+            if (!(k in cnt)) { order[++no] = k; unit[k] = $4 }
+            v[k, ++cnt[k]] = $3
+        }
+        END {
+            for (i = 1; i <= no; i++) {
+                k = order[i]; c = cnt[k]; list = ""
+                for (a = 1; a <= c; a++) { x[a] = v[k, a] + 0; o[a] = v[k, a]; list = list (a > 1 ? " " : "") v[k, a] }
+                for (a = 2; a <= c; a++) {
+                    t = x[a]; u = o[a]; b = a - 1
+                    while (b >= 1 && x[b] > t) { x[b + 1] = x[b]; o[b + 1] = o[b]; b-- }
+                    x[b + 1] = t; o[b + 1] = u
+                }
+                med = c % 2 ? o[(c + 1) / 2] : sprintf("%.6g", (x[c / 2] + x[c / 2 + 1]) / 2)
+                split(k, kk, SUBSEP)
+                printf "%s,%s,%s,%s,%s,%s,\"%s; rounds: %s\"\n", s, kk[1], w, kk[2], med, unit[k], n, list
+            }
+        }' "$@" >>"$csv"
 }
 # value of one CSV row (empty when absent)
 get() { awk -F, -v s="$1" -v m="$2" -v w="$3" -v e="$4" '$1 == s && $2 == m && $3 == w && $4 == e { v = $5 } END { print v }' "$csv"; }
@@ -192,9 +230,9 @@ row run c_flags "" "" "" "" "$(cc --version | head -n 1) $cflags"
 row run cxx_flags "" "" "" "" "$(g++ --version | head -n 1) $cxxflags; hnswlib $(dpkg-query -W -f='${Version}' libhnswlib-dev 2>/dev/null)"
 
 say "== hnswlib on CPU $bench_cpu: build (1 thread, M=$m, efConstruction=$efc), then $queries queries per ef, warm-up and $passes timed passes"
-taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "$efs_csv" "$work/hnswlib.bin" |
-    rows_from hnswlib "" "1 thread, CPU $bench_cpu"
-rm -f "$work/hnswlib.bin"
+taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "$efs_csv" "$work/hnswlib.bin" \
+    >"$work/round1_hnswlib.csv"
+grep -E '^(build_s|index_bytes),' "$work/round1_hnswlib.csv" | rows_from hnswlib "" "1 thread"
 
 if [ "$has_hnsw" = 0 ]; then
     say "!! the extension has no hnsw access method: skipping every index measurement"
@@ -209,7 +247,7 @@ if [ "$has_hnsw" != 0 ]; then
         say "== CREATE INDEX ... USING hnsw, max_parallel_maintenance_workers = $w"
         # No ALTER TABLE ... SET (parallel_workers): the heap holds only TOAST
         # pointers (~3 MB), and the build counts the TOAST pages to size itself.
-        sql -c "CHECKPOINT"
+        checkpoint
         # the parallel workers that show up in pg_stat_activity, sampled
         rm -f "$work/seen"
         (
@@ -247,7 +285,7 @@ if [ "$has_hnsw" != 0 ]; then
         say "   $(awk -v ms="$ms" 'BEGIN { printf "%.1f", ms / 1000 }') s, index $((size / 1048576)) MB, WAL $((wal / 1048576)) MB, parallel workers seen: $seen"
         if [ -z "$index" ]; then index=$name; else sql -c "DROP INDEX $name"; fi
     done
-    sql -c "CHECKPOINT"
+    checkpoint
     w0=${workers_list%% *}
 
     # Twice: the client and its backend bound to one CPU (the figures
@@ -256,14 +294,29 @@ if [ "$has_hnsw" != 0 ]; then
     # every round trip wakes the other CPU: in a virtual machine that alone
     # costs tens of microseconds per query, and whether it happens changes
     # from run to run (docs/benchmarks.md).
-    say "== queries through SQL on CPU $bench_cpu: $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
-    HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" 2>"$work/plans.txt" |
-        rows_from vecdb "$w0" "SQL prepared statement, 1 client; client and backend on CPU $bench_cpu"
-    grep -A3 'ef_search' "$work/plans.txt" | head -n 4 >&2 || true
-    say "== the same, unbound"
-    "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" 2>/dev/null |
-        rows_from vecdb-sched "$w0" "SQL prepared statement, 1 client; client and backend where the scheduler puts them"
+    # In rounds, the three in turn (round 1's hnswlib ran after its build),
+    # so that a slower spell of the machine hits all three alike; each
+    # figure is the median round's.
+    for r in $(seq 1 "$rounds"); do
+        if [ "$r" -gt 1 ]; then
+            say "== round $r of $rounds: hnswlib on CPU $bench_cpu (the index saved by its build)"
+            taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" load "$efs_csv" \
+                "$work/hnswlib.bin" >"$work/round${r}_hnswlib.csv"
+        fi
+        say "== round $r of $rounds: queries through SQL on CPU $bench_cpu, $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
+        HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" \
+            >"$work/round${r}_vecdb.csv" 2>"$work/plans.txt"
+        [ "$r" -gt 1 ] || grep -A3 'ef_search' "$work/plans.txt" | head -n 4 >&2 || true
+        say "== round $r of $rounds: the same, unbound"
+        "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" \
+            >"$work/round${r}_sched.csv" 2>/dev/null
+    done
+    grep -E '^(uses_index|cpu),' "$work/round1_vecdb.csv" | rows_from vecdb "$w0" "round 1"
+    combine vecdb "$w0" "SQL prepared statement, 1 client; client and backend on CPU $bench_cpu" "$work"/round*_vecdb.csv
+    combine vecdb-sched "$w0" "SQL prepared statement, 1 client; client and backend where the scheduler puts them" "$work"/round*_sched.csv
 fi
+combine hnswlib "" "1 thread, CPU $bench_cpu" "$work"/round*_hnswlib.csv
+rm -f "$work/hnswlib.bin"
 
 say "== exact scan through SQL: $exact_queries queries, enable_indexscan = off, warm-up then timed"
 HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$exact_queries" 1 exact 2>>"$work/plans.txt" |
@@ -277,13 +330,13 @@ grep -A4 '(exact)' "$work/plans.txt" >&2 || true
 half=$((inserts / 2))
 insert_batches() { # TABLE SYSTEM
     local table=$1 system=$2 l0 l1 recs fpi by
-    sql -c "CHECKPOINT"
+    checkpoint
     for batch in after_checkpoint steady; do
         if [ "$batch" = after_checkpoint ]; then first=0; n=$half; else first=$half; n=$((inserts - half)); fi
         l0=$(lsn)
-        "$work/hnsw_sql_bench" insert "$table" "$test" "$train" "$queries" "$first" "$n" |
+        HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" insert "$table" "$test" "$train" "$queries" "$first" "$n" |
             awk -F, -v b="$batch" 'NF == 4 { print "insert_" $1 "_" b "," $2 "," $3 "," $4 }' |
-            rows_from "$system" "" "single-row INSERTs in one transaction"
+            rows_from "$system" "" "single-row INSERTs in one transaction; client and backend on CPU $bench_cpu"
         l1=$(lsn)
         read -r recs fpi by < <(wal_detail "$l0" "$l1"; echo) || true
         [ -z "$fpi" ] || row "$system" "insert_wal_fpi_bytes_$batch" "" "" "$fpi" bytes "$recs records; by resource manager $by"
@@ -305,7 +358,7 @@ if [ "$has_hnsw" != 0 ]; then
     say "== DELETE every 7th row, then VACUUM"
     total=$(sql -c "SELECT count(*) FROM items")
     deleted=$(sql -c "WITH d AS (DELETE FROM items WHERE id % 7 = 0 RETURNING 1) SELECT count(*) FROM d")
-    sql -c "CHECKPOINT"
+    checkpoint
     l0=$(lsn)
     # INDEX_CLEANUP ON: the index is always vacuumed (with 1 row in 7 dead on
     # every heap page, "auto" would do it anyway)
@@ -365,7 +418,7 @@ fmt_mb() { [ -n "$1" ] && awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }' |
 echo
 echo "hnsw benchmark: $plot_title"
 echo "$cpu, $(nproc) cores; C: $cflags; C++ (hnswlib): $cxxflags"
-echo "QPS: median of $passes timed passes after a warm-up; 1-minute load average $(get run loadavg_start "" "") at the start, $(get run loadavg_end "" "") at the end"
+echo "QPS: the median of $rounds rounds, each the median of $passes timed passes after a warm-up; 1-minute load average $(get run loadavg_start "" "") at the start, $(get run loadavg_end "" "") at the end"
 echo
 printf '%-26s %12s %12s %12s\n' build "time s" "size MB" "WAL MB"
 printf '%-26s %12s %12s %12s\n' "hnswlib, 1 thread" "$(get hnswlib build_s "" "")" "$(fmt_mb "$(get hnswlib index_bytes "" "")")" "-"

@@ -4,8 +4,10 @@
  * parameters and ground truth as the SQL side.
  *
  *   hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES M EF_CONSTRUCTION EF,EF,... SAVE_PATH
+ *   hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES load EF,EF,... SAVE_PATH
  *
- * Builds an L2 index of every image of BASE_IDX (float32, raw pixel values
+ * The second form loads the index the first one saved and only queries it
+ * (the benchmark's later rounds).  The first builds an L2 index of every image of BASE_IDX (float32, raw pixel values
  * 0..255, label = row id = position + 1) by adding the points one by one in
  * order, saves it to SAVE_PATH (its size is the index's size: hnswlib keeps
  * in memory exactly what it saves, vectors included), then, per ef, sets ef,
@@ -18,6 +20,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,18 +51,23 @@ as_float(const IdxImages &im)
 int
 main(int argc, char **argv)
 {
-	if (argc != 10 || atoi(argv[4]) <= 0 || atoi(argv[5]) <= 0)
+	bool		load = argc == 9 && strcmp(argv[6], "load") == 0;
+
+	if ((argc != 10 && !load) || atoi(argv[4]) <= 0 || atoi(argv[5]) <= 0)
 	{
-		fprintf(stderr, "usage: hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES M EF_CONSTRUCTION EF,EF,... SAVE_PATH\n");
+		fprintf(stderr, "usage: hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES M EF_CONSTRUCTION EF,EF,... SAVE_PATH\n"
+				"       hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES load EF,EF,... SAVE_PATH\n");
 		return 2;
 	}
 	uint32_t	nq = (uint32_t) atoi(argv[4]);
 	int			passes = atoi(argv[5]);
-	size_t		m = (size_t) atoi(argv[6]),
-				efc = (size_t) atoi(argv[7]);
+	size_t		m = load ? 0 : (size_t) atoi(argv[6]),
+				efc = load ? 0 : (size_t) atoi(argv[7]);
+	const char *ef_list = argv[load ? 7 : 8],
+			   *save_path = argv[load ? 8 : 9];
 	std::vector<size_t> efs;
 	{
-		std::stringstream ss(argv[8]);
+		std::stringstream ss(ef_list);
 		std::string tok;
 
 		while (std::getline(ss, tok, ','))
@@ -76,22 +85,39 @@ main(int argc, char **argv)
 				qv = as_float(query);
 	hnswlib::L2Space space(base.dim);
 
-	/* build: one thread, points in row order; the default level seed (100) */
-	double		t0 = now_s();
-	hnswlib::HierarchicalNSW<float> index(&space, base.count, m, efc);
+	std::unique_ptr<hnswlib::HierarchicalNSW<float>> built;
 
-	for (uint32_t i = 0; i < base.count; i++)
-		index.addPoint(&bv[(size_t) i * base.dim], (hnswlib::labeltype) i + 1);
-	double		build = now_s() - t0;
+	if (load)
+	{
+		try
+		{
+			built.reset(new hnswlib::HierarchicalNSW<float>(&space, save_path, false, base.count));
+		}
+		catch (const std::exception &e)
+		{
+			idx_die(e.what(), save_path);
+		}
+	}
+	else
+	{
+		/* build: one thread, points in row order; the default level seed (100) */
+		double		t0 = now_s();
 
-	index.saveIndex(argv[9]);
-	struct stat st;
+		built.reset(new hnswlib::HierarchicalNSW<float>(&space, base.count, m, efc));
+		for (uint32_t i = 0; i < base.count; i++)
+			built->addPoint(&bv[(size_t) i * base.dim], (hnswlib::labeltype) i + 1);
+		double		build = now_s() - t0;
 
-	if (stat(argv[9], &st) != 0)
-		idx_die("cannot stat the saved index", argv[9]);
-	printf("build_s,,%.3f,s\n", build);
-	printf("index_bytes,,%lld,bytes\n", (long long) st.st_size);
-	fflush(stdout);
+		built->saveIndex(save_path);
+		struct stat st;
+
+		if (stat(save_path, &st) != 0)
+			idx_die("cannot stat the saved index", save_path);
+		printf("build_s,,%.3f,s\n", build);
+		printf("index_bytes,,%lld,bytes\n", (long long) st.st_size);
+		fflush(stdout);
+	}
+	hnswlib::HierarchicalNSW<float> &index = *built;
 
 	std::vector<double> lat((size_t) nq * passes),
 				pass_s(passes);
