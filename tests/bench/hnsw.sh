@@ -19,7 +19,7 @@
 # the index measurements are skipped (and said so); the rest still runs.
 #
 #   BENCH_QUERIES=1000         queries (the first N test images)
-#   BENCH_EXACT_QUERIES=50     of those, for the exact scan (about 0.1 s each)
+#   BENCH_EXACT_QUERIES=50     of those, for the exact scan (about 0.15 s each)
 #   BENCH_EF="10 20 40 80 160 320"  hnsw.ef_search (and hnswlib's ef) values
 #   BENCH_PASSES=3             timed passes over the queries per ef, after one
 #                              warm-up pass; QPS is the median pass's
@@ -58,12 +58,17 @@ for v in queries exact_queries passes rounds inserts m efc; do
 done
 case $bench_cpu in '' | *[!0-9]*) echo "hnsw.sh: BENCH_CPU must be a CPU number, not '$bench_cpu'" >&2; exit 2 ;; esac
 [ "$bench_cpu" -lt "$(nproc)" ] || { echo "hnsw.sh: BENCH_CPU must be below $(nproc)" >&2; exit 2; }
+taskset -c "$bench_cpu" true 2>/dev/null || { echo "hnsw.sh: cannot bind to CPU $bench_cpu (taskset)" >&2; exit 2; }
 for v in $ef_list $workers_list; do
     case $v in *[!0-9]*) echo "hnsw.sh: BENCH_EF and BENCH_WORKERS take numbers, not '$v'" >&2; exit 2 ;; esac
 done
 if [ -z "$workers_list" ] || [ -z "$ef_list" ]; then echo "hnsw.sh: BENCH_EF and BENCH_WORKERS must not be empty" >&2; exit 2; fi
 [ "$exact_queries" -le "$queries" ] || exact_queries=$queries
 [ "$inserts" -ge 2 ] || { echo "hnsw.sh: BENCH_INSERTS must be at least 2 (two batches)" >&2; exit 2; }
+# ascending and each once: the interpolation at equal recall reads them in
+# this order, and the rounds are merged per ef
+# shellcheck disable=SC2086
+ef_list=$(printf '%s\n' $ef_list | sort -nu | tr '\n' ' ')
 # shellcheck disable=SC2086
 efs_csv=$(printf '%s\n' $ef_list | paste -sd,)
 
@@ -173,13 +178,14 @@ rows_from() {
     awk -F, -v s="$1" -v w="$2" -v n="$3" 'NF == 4 { printf "%s,%s,%s,%s,%s,%s,\"%s\"\n", s, $1, w, $2, $3, $4, n }' >>"$csv"
 }
 # rows of SYSTEM with WORKERS and NOTE from several rounds' helper output
-# (files of "metric,ef,value,unit"): per metric and ef the median round's
-# value, every round's in the note; metrics of the build and the plan are
+# (files of "metric,ef,value,unit", in round order): per metric and ef the
+# median round's value (the lower of the middle two for an even number of
+# rounds: always a measured figure), every round's in the note; metrics of the build and the plan are
 # left out (they are not per round)
 combine() {
     local system=$1 workers=$2 note=$3
     shift 3
-    awk -F, -v s="$system" -v w="$workers" -v n="${note//\"/\"\"}" '
+    NOTE=${note//\"/\"\"} awk -F, -v s="$system" -v w="$workers" '
         NF == 4 && $1 !~ /^(build_s|index_bytes|uses_index|cpu)$/ {
             k = $1 SUBSEP $2
             if (!(k in cnt)) { order[++no] = k; unit[k] = $4 }
@@ -194,9 +200,9 @@ combine() {
                     while (b >= 1 && x[b] > t) { x[b + 1] = x[b]; o[b + 1] = o[b]; b-- }
                     x[b + 1] = t; o[b + 1] = u
                 }
-                med = c % 2 ? o[(c + 1) / 2] : sprintf("%.6g", (x[c / 2] + x[c / 2 + 1]) / 2)
+                med = o[int((c + 1) / 2)]
                 split(k, kk, SUBSEP)
-                printf "%s,%s,%s,%s,%s,%s,\"%s; rounds: %s\"\n", s, kk[1], w, kk[2], med, unit[k], n, list
+                printf "%s,%s,%s,%s,%s,%s,\"%s; rounds: %s\"\n", s, kk[1], w, kk[2], med, unit[k], ENVIRON["NOTE"], list
             }
         }' "$@" >>"$csv"
 }
@@ -229,10 +235,9 @@ row run loadavg_start "" "" "$load_start" "" "1-minute load average when the scr
 row run c_flags "" "" "" "" "$(cc --version | head -n 1) $cflags"
 row run cxx_flags "" "" "" "" "$(g++ --version | head -n 1) $cxxflags; hnswlib $(dpkg-query -W -f='${Version}' libhnswlib-dev 2>/dev/null)"
 
-say "== hnswlib on CPU $bench_cpu: build (1 thread, M=$m, efConstruction=$efc), then $queries queries per ef, warm-up and $passes timed passes"
-taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "$efs_csv" "$work/hnswlib.bin" \
-    >"$work/round1_hnswlib.csv"
-grep -E '^(build_s|index_bytes),' "$work/round1_hnswlib.csv" | rows_from hnswlib "" "1 thread"
+say "== hnswlib on CPU $bench_cpu: build (1 thread, M=$m, efConstruction=$efc), saved for the query rounds"
+taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" "$m" "$efc" "" "$work/hnswlib.bin" |
+    rows_from hnswlib "" "1 thread"
 
 if [ "$has_hnsw" = 0 ]; then
     say "!! the extension has no hnsw access method: skipping every index measurement"
@@ -294,33 +299,43 @@ if [ "$has_hnsw" != 0 ]; then
     # every round trip wakes the other CPU: in a virtual machine that alone
     # costs tens of microseconds per query, and whether it happens changes
     # from run to run (docs/benchmarks.md).
-    # In rounds, the three in turn (round 1's hnswlib ran after its build),
-    # so that a slower spell of the machine hits all three alike; each
-    # figure is the median round's.
-    for r in $(seq 1 "$rounds"); do
-        if [ "$r" -gt 1 ]; then
-            say "== round $r of $rounds: hnswlib on CPU $bench_cpu (the index saved by its build)"
-            taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" load "$efs_csv" \
-                "$work/hnswlib.bin" >"$work/round${r}_hnswlib.csv"
-        fi
-        say "== round $r of $rounds: queries through SQL on CPU $bench_cpu, $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
-        HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" \
-            >"$work/round${r}_vecdb.csv" 2>"$work/plans.txt"
-        [ "$r" -gt 1 ] || grep -A3 'ef_search' "$work/plans.txt" | head -n 4 >&2 || true
-        say "== round $r of $rounds: the same, unbound"
-        "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv" \
-            >"$work/round${r}_sched.csv" 2>/dev/null
-    done
-    grep -E '^(uses_index|cpu),' "$work/round1_vecdb.csv" | rows_from vecdb "$w0" "round 1"
-    combine vecdb "$w0" "SQL prepared statement, 1 client; client and backend on CPU $bench_cpu" "$work"/round*_vecdb.csv
-    combine vecdb-sched "$w0" "SQL prepared statement, 1 client; client and backend where the scheduler puts them" "$work"/round*_sched.csv
 fi
-combine hnswlib "" "1 thread, CPU $bench_cpu" "$work"/round*_hnswlib.csv
+# In rounds, the three in turn, so that a slower spell of the machine hits
+# all three alike; each figure is the median round's.  A helper that fails
+# stops the script with its messages.
+run_round() { # OUT ERR COMMAND...: the command's CSV to OUT, its messages to ERR
+    local out=$1 err=$2
+    shift 2
+    "$@" >"$out" 2>"$err" || { say "!! $* failed:"; cat "$err" >&2; exit 1; }
+}
+for r in $(seq 1 "$rounds"); do
+    say "== round $r of $rounds: hnswlib on CPU $bench_cpu"
+    run_round "$work/round${r}_hnswlib.csv" "$work/round${r}_hnswlib.err" \
+        taskset -c "$bench_cpu" "$work/hnswlib_bench" "$train" "$test" "$work/truth.txt" "$queries" "$passes" load "$efs_csv" "$work/hnswlib.bin"
+    [ "$has_hnsw" != 0 ] || continue
+    say "== round $r of $rounds: queries through SQL on CPU $bench_cpu, $queries per ef_search, warm-up and $passes timed passes (index of the build with $w0 workers)"
+    HNSW_BENCH_CPU=$bench_cpu run_round "$work/round${r}_vecdb.csv" "$work/round${r}_vecdb.err" \
+        "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv"
+    [ "$r" -gt 1 ] || grep -A3 'ef_search' "$work/round1_vecdb.err" | head -n 4 >&2 || true
+    say "== round $r of $rounds: the same, unbound"
+    run_round "$work/round${r}_sched.csv" "$work/round${r}_sched.err" \
+        "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$queries" "$passes" index "$efs_csv"
+done
 rm -f "$work/hnswlib.bin"
+round_files() { for r in $(seq 1 "$rounds"); do echo "$work/round${r}_$1.csv"; done; }
+# shellcheck disable=SC2046
+combine hnswlib "" "1 thread, CPU $bench_cpu" $(round_files hnswlib)
+if [ "$has_hnsw" != 0 ]; then
+    grep -E '^(uses_index|cpu),' "$work/round1_vecdb.csv" | rows_from vecdb "$w0" "round 1"
+    # shellcheck disable=SC2046
+    combine vecdb "$w0" "SQL prepared statement, 1 client; client and backend on CPU $bench_cpu" $(round_files vecdb)
+    # shellcheck disable=SC2046
+    combine vecdb-sched "$w0" "SQL prepared statement, 1 client; client and backend where the scheduler puts them" $(round_files sched)
+fi
 
 say "== exact scan through SQL: $exact_queries queries, enable_indexscan = off, warm-up then timed"
-HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$exact_queries" 1 exact 2>>"$work/plans.txt" |
-    rows_from vecdb-exact "" "enable_indexscan=off; $exact_queries queries"
+HNSW_BENCH_CPU=$bench_cpu "$work/hnsw_sql_bench" search "$test" "$work/truth.txt" "$exact_queries" 1 exact 2>"$work/plans.txt" |
+    rows_from vecdb-exact "" "enable_indexscan=off; $exact_queries queries; client and backend on CPU $bench_cpu"
 grep -A4 '(exact)' "$work/plans.txt" >&2 || true
 
 # ---- inserts: the same rows into a table without an index first (the
@@ -450,9 +465,11 @@ at_recall() { # SYSTEM WORKERS RECALL
 echo
 for target in 0.95 0.975 0.99; do
     q=$(at_recall vecdb "${w0:-}" $target); qs=$(at_recall vecdb-sched "${w0:-}" $target); h=$(at_recall hnswlib "" $target)
-    [ -n "$h" ] || continue
-    row vecdb "qps_at_recall_$target" "${w0:-}" "" "${q:-}" queries/s "interpolated; hnswlib $h; ratio $(ratio "$q" "$h"); unbound ${qs:-} ($(ratio "$qs" "$h"))"
-    echo "at recall@10 $target (interpolated): vecdb ${q:--} QPS = $(ratio "$q" "$h") of hnswlib's $h (unbound: ${qs:--}, $(ratio "$qs" "$h"))"
+    [ -n "$h" ] && [ -n "$q" ] || continue
+    unbound=
+    [ -z "$qs" ] || unbound="unbound $qs, $(ratio "$qs" "$h")"
+    row vecdb "qps_at_recall_$target" "${w0:-}" "" "$q" queries/s "interpolated; hnswlib $h; ratio $(ratio "$q" "$h")${unbound:+; $unbound}"
+    echo "at recall@10 $target (interpolated): vecdb $q QPS = $(ratio "$q" "$h") of hnswlib's $h${unbound:+ ($unbound)}"
 done
 echo
 printf '%-28s %10s %12s %12s   %s\n' "$inserts INSERTs, 2 batches" "rows/s" "WAL B/row" "FPI B/row" "(single-row INSERTs, one transaction per batch)"

@@ -28,7 +28,8 @@
  *
  * With HNSW_BENCH_CPU=N in the environment, the client and its backend are
  * both bound to CPU N (sched_setaffinity; binding the backend, a process of
- * the server's user, takes root or CAP_SYS_NICE) before anything is run, and
+ * the server's user, takes that user, root or CAP_SYS_NICE) before anything
+ * is run, and
  * the row "cpu,,N,cpu" says so; if either cannot be bound the run stops.
  * Why: a query is a round trip, and when the scheduler puts the client and
  * the backend on different CPUs every round trip wakes the other CPU, which
@@ -415,6 +416,11 @@ bind_cpu(void)
 	CPU_SET((int) cpu, &set);
 	pids[0] = getpid();
 	pids[1] = (pid_t) PQbackendPID(conn);
+	if (pids[1] <= 0)
+	{
+		fprintf(stderr, "hnsw_sql_bench: no backend process id to bind\n");
+		exit(1);
+	}
 	for (int i = 0; i < 2; i++)
 		if (sched_setaffinity(pids[i], sizeof(set), &set) != 0)
 		{

@@ -7,7 +7,8 @@
  *   hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES load EF,EF,... SAVE_PATH
  *
  * The second form loads the index the first one saved and only queries it
- * (the benchmark's later rounds).  The first builds an L2 index of every image of BASE_IDX (float32, raw pixel values
+ * (the benchmark's query rounds; the benchmark builds with an empty EF list,
+ * which skips the queries).  The first builds an L2 index of every image of BASE_IDX (float32, raw pixel values
  * 0..255, label = row id = position + 1) by adding the points one by one in
  * order, saves it to SAVE_PATH (its size is the index's size: hnswlib keeps
  * in memory exactly what it saves, vectors included), then, per ef, sets ef,
@@ -53,7 +54,8 @@ main(int argc, char **argv)
 {
 	bool		load = argc == 9 && strcmp(argv[6], "load") == 0;
 
-	if ((argc != 10 && !load) || atoi(argv[4]) <= 0 || atoi(argv[5]) <= 0)
+	if ((argc != 10 && !load) || atoi(argv[4]) <= 0 || atoi(argv[5]) <= 0 ||
+		(!load && (atoi(argv[6]) <= 0 || atoi(argv[7]) <= 0)))
 	{
 		fprintf(stderr, "usage: hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES M EF_CONSTRUCTION EF,EF,... SAVE_PATH\n"
 				"       hnswlib_bench BASE_IDX QUERY_IDX TRUTH QUERIES PASSES load EF,EF,... SAVE_PATH\n");
