@@ -28,16 +28,9 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1.0;
-int			hnsw_debug_fail_insert = HNSW_FAIL_OFF;
+bool		hnsw_debug_fail_after_allocate = false;
 
 static relopt_kind hnsw_relopt_kind;
-
-static const struct config_enum_entry fail_insert_options[] = {
-	{"off", HNSW_FAIL_OFF, false},
-	{"after_allocate", HNSW_FAIL_AFTER_ALLOCATE, false},
-	{"before_node", HNSW_FAIL_BEFORE_NODE, false},
-	{NULL, 0, false}
-};
 
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
@@ -77,11 +70,10 @@ HnswInit(void)
 							 "Memory an iterative scan may use, as a multiple of work_mem.",
 							 NULL, &hnsw_scan_mem_multiplier, 1.0, 1.0, 1000.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("hnsw.debug_fail_insert",
-							 "Developer option: inserts fail after taking their slots (after_allocate) "
-							 "or after writing their upper-layer slots (before_node).",
+	DefineCustomBoolVariable("hnsw.debug_fail_after_allocate",
+							 "Developer option: inserts fail right after allocating their slots.",
 							 "For testing that VACUUM frees the slots such inserts leave behind.",
-							 &hnsw_debug_fail_insert, HNSW_FAIL_OFF, fail_insert_options,
+							 &hnsw_debug_fail_after_allocate, false,
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 	HnswPlannerInit();

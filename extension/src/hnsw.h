@@ -34,8 +34,7 @@
  * read or lock the metapage.  Inserts
  * hold a heavyweight share lock on HNSW_UPDATE_LOCK for their duration;
  * VACUUM takes it exclusively for an instant, as a barrier, after it has
- * marked dead nodes, and again while it frees slots lost by failed inserts,
- * if it found any (see hnswvacuum.c).
+ * marked dead nodes (see hnswvacuum.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -313,12 +312,7 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
-extern int	hnsw_debug_fail_insert;
-
-/* hnsw.debug_fail_insert */
-#define HNSW_FAIL_OFF				0
-#define HNSW_FAIL_AFTER_ALLOCATE	1
-#define HNSW_FAIL_BEFORE_NODE		2
+extern bool hnsw_debug_fail_after_allocate;
 
 #define HNSW_ITERATIVE_OFF		0
 #define HNSW_ITERATIVE_RELAXED	1

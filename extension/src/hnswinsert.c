@@ -226,8 +226,8 @@ extend_index(Relation index)
 /*
  * Take the first slot of the free chain (metapage locked exclusively): its
  * id, and the chain's new head (id + 1, 0 for none).  False for a chain that
- * does not lead to a FREE slot: the caller drops it (the next VACUUM frees
- * its FREE slots again; the graph is untouched) and warns once unlocked.
+ * does not lead to a FREE slot: the caller drops it (its slots are lost to
+ * reuse until REINDEX; the graph is untouched) and warns once unlocked.
  */
 static bool
 chain_pop(Relation index, const HnswShape *shape, const HnswMetaPageData *meta, uint32 head,
@@ -310,7 +310,7 @@ allocate_slots(Relation index, const HnswShape *shape, int n, uint32 *out)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("hnsw index \"%s\": the chain of free slots is broken at slot %u",
 						RelationGetRelationName(index), broken),
-				 errdetail("The slots left in the chain are unused until the next VACUUM frees them again.")));
+				 errdetail("The slots left in the chain are not reused; REINDEX reclaims them.")));
 }
 
 /* Make node the entry point if it is above the current one (or there is none) */
@@ -668,16 +668,6 @@ add_tid(char *slotdata, void *arg)
 	return true;
 }
 
-/* hnsw.debug_fail_insert: fail where the setting says (tests of VACUUM) */
-static void
-fail_insert(const char *where)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INTERNAL_ERROR),
-			 errmsg("hnsw insert stopped %s", where),
-			 errdetail("hnsw.debug_fail_insert is set.")));
-}
-
 /* Write an element into the index's pages (the four steps above) */
 void
 HnswInsertElement(Relation index, const HnswShape *shape, const char *data, ItemPointer heap_tid)
@@ -724,17 +714,16 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	/* 2. allocate and write */
 	nupper = HnswUpperSlotsNeeded(shape, level);
 	allocate_slots(index, shape, 1 + nupper, slots);
-	if (hnsw_debug_fail_insert == HNSW_FAIL_AFTER_ALLOCATE)
-		fail_insert("after taking its slots");
+	if (hnsw_debug_fail_after_allocate)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("hnsw insert stopped after allocating its slots"),
+				 errdetail("hnsw.debug_fail_after_allocate is on.")));
 	for (int i = 0; i <= nupper; i++)
 		images[i] = palloc(shape->slotsize);
 	HnswFormNode(shape, plan, slots[0], slots + 1, data, heap_tid, images);
 	for (int i = nupper; i >= 0; i--)
-	{
-		if (i == 0 && hnsw_debug_fail_insert == HNSW_FAIL_BEFORE_NODE)
-			fail_insert("after writing its upper-layer slots");
 		HnswWriteSlotBytes(index, shape, slots[i], 0, images[i], shape->slotsize);
-	}
 
 	/* 3. link: the graph grew, so let the reader see the new slots */
 	HnswReadMeta(index, &meta);

@@ -608,228 +608,100 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /*
- * Lost slots.  An insert takes its slots (from the free list, the chain, or
- * past the end of the array), writes its upper slots, then its node.  One
- * that fails in between (an error, a cancel, a crash) leaves slots nothing
- * will ever reuse: FREE slots that no list names, and UPPER slots that no
- * node reaches.  An insert holds HNSW_UPDATE_LOCK from before it takes its
- * slots until it has written them all, so while VACUUM holds that lock
- * exclusively, every such slot is lost for good.  VACUUM frees them at the
- * end of every cleanup:
- *
- *	1. Without locks, it reads the lists and every slot's header: the FREE
- *	   slots they do not name and the UPPER slots no node reaches are the
- *	   candidates (usually there are none, and nothing more happens).
- *	2. It takes an exact picture of the lists: the chain walked with the
- *	   metapage share-locked (allocations wait meanwhile).  While VACUUM runs
- *	   nothing else adds to the lists (inserts only take from them), so a
- *	   slot the picture does not name stays unnamed.  Lists that do not add
- *	   up (a slot named twice, a chain of another length than the metapage
- *	   says) are left alone, with a WARNING.
- *	3. With HNSW_UPDATE_LOCK held exclusively, it frees the candidates that
- *	   are still lost (FREE and unnamed; UPPER and unreached) into the list,
- *	   or the chain when the list is full.
+ * Lost slots: an insert that fails (an error, a cancel, a crash) after it
+ * took slots from the free list or the chain, or past the end of the array,
+ * and before it wrote them leaves them FREE but in neither list: nothing
+ * would ever reuse them.  An insert holds HNSW_UPDATE_LOCK from before it
+ * allocates until it has written its slots, so while VACUUM holds that lock
+ * exclusively, every FREE slot below nslots that no list names is lost for
+ * good.  VACUUM looks for them without the lock first (usually there are
+ * none, and inserts are not held up); if it finds some, it takes the lock,
+ * reads the lists again, and frees those that are still FREE and unlisted.
  */
 
-typedef struct LostScan
-{
-	uint32	   *free_slots;		/* FREE slots no list names */
-	uint32		nfree;
-	uint32	   *uppers;			/* UPPER slots no node reaches */
-	uint32	   *owners;			/* ... and the owners they name */
-	uint32		nuppers;
-	double		tids;			/* live heap TIDs, for the cleanup's stats */
-} LostScan;
-
-#define BIT_SET(bits, slot)	((bits)[(slot) >> 3] |= (uint8) (1 << ((slot) & 7)))
-#define BIT_TEST(bits, slot) (((bits)[(slot) >> 3] >> ((slot) & 7)) & 1)
-
-/*
- * The slots the free list and the chain name, as a bitmap over nslots.
- * With exact, the metapage stays share-locked while the chain is walked (the
- * metapage before slot pages, as always), and false is returned, with a
- * WARNING, for lists that do not add up.
- */
-static bool
-listed_slots(Relation index, HnswGraph *g, uint32 nslots, bool exact, uint8 **out)
+/* Bitmap of the slots below nslots that the free list or the chain names */
+static uint8 *
+listed_slots(Relation index, HnswGraph *g, uint32 nslots)
 {
 	uint8	   *bits = palloc0(nslots / 8 + 1);
-	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-	HnswMetaPageData *meta;
+	HnswMetaPageData meta;
 	uint32		slot;
-	uint32		length = 0;
-	const char *trouble = NULL;
 
-	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-	meta = HnswPageGetMeta(BufferGetPage(metabuf));
-	for (uint32 i = 0; i < meta->nfree && i < HNSW_META_FREE_MAX; i++)
-		if (meta->free[i] < nslots)
-		{
-			if (BIT_TEST(bits, meta->free[i]))
-				trouble = "a slot is twice in the free list";
-			BIT_SET(bits, meta->free[i]);
-		}
-	slot = meta->chain_head == 0 ? HNSW_NO_SLOT : meta->chain_head - 1;
-	if (!exact)
-		LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
-	while (slot != HNSW_NO_SLOT && trouble == NULL)
+	HnswReadMeta(index, &meta);
+	for (uint32 i = 0; i < meta.nfree && i < HNSW_META_FREE_MAX; i++)
+		if (meta.free[i] < nslots)
+			bits[meta.free[i] >> 3] |= 1 << (meta.free[i] & 7);
+	slot = meta.chain_head == 0 ? HNSW_NO_SLOT : meta.chain_head - 1;
+	while (slot < nslots && !(bits[slot >> 3] & (1 << (slot & 7))))
 	{
 		HnswSlotHeader hdr;
 
-		if (slot >= nslots || !HnswReadHeader(g, slot, &hdr) || hdr.kind != HNSW_SLOT_FREE)
-			trouble = "the chain of free slots leads to a slot that is not free";
-		else if (BIT_TEST(bits, slot))
-			trouble = "the chain of free slots names a slot twice, or one in the free list";
-		else
-		{
-			BIT_SET(bits, slot);
-			length++;
-			slot = hdr.upper;
-		}
+		/* a chain that leads elsewhere than to a FREE slot ends there */
+		if (!HnswReadHeader(g, slot, &hdr) || hdr.kind != HNSW_SLOT_FREE)
+			break;
+		bits[slot >> 3] |= 1 << (slot & 7);
+		slot = hdr.upper;
 	}
-	if (exact && trouble == NULL && length != meta->chain_length)
-		trouble = "the chain of free slots is not as long as the metapage says";
-	if (exact)
-		LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
-	ReleaseBuffer(metabuf);
-	*out = bits;
-	if (exact && trouble != NULL)
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("hnsw index \"%s\": slots lost by failed inserts are not freed: %s",
-						RelationGetRelationName(index), trouble),
-				 errhint("vecdb.hnsw_verify() reports the problem; REINDEX rebuilds the lists.")));
-		return false;
-	}
-	return true;
+	return bits;
 }
 
-/* An UPPER slot that its owner does not reach through its chain of upper slots */
-static bool
-unreached_upper(HnswGraph *g, uint32 slot, uint32 owner)
+#define IS_LISTED(bits, slot) (((bits)[(slot) >> 3] >> ((slot) & 7)) & 1)
+
+/* Free the lost slots; returns how many */
+static uint32
+reclaim_lost_slots(Relation index, const HnswShape *shape)
 {
-	HnswSlotHeader oh;
-	uint32		up;
-
-	if (!HnswReadHeader(g, owner, &oh) || oh.kind != HNSW_SLOT_NODE)
-		return true;
-	up = oh.upper;
-	for (int steps = 0; up != HNSW_NO_SLOT && steps <= HNSW_MAX_LEVEL; steps++)
-	{
-		HnswSlotHeader uh;
-
-		if (up == slot)
-			return false;
-		if (!HnswReadHeader(g, up, &uh) || uh.kind != HNSW_SLOT_UPPER || uh.u.up.owner != owner)
-			return true;
-		up = uh.upper;
-	}
-	return true;
-}
-
-/* Step 1: the candidates, and the live heap TIDs; the lists read without locks */
-static void
-scan_lost(Relation index, HnswGraph *g, uint32 nslots, LostScan *ls)
-{
+	HnswPageGraph pg;
+	uint32		nslots;
 	uint8	   *listed;
-	uint32		cap_free = 16,
-				cap_up = 16;
+	uint32	   *found;
+	uint32		nfound = 0;
+	uint32		cap = 16;
+	uint32		nlost = 0;
 
-	memset(ls, 0, sizeof(LostScan));
-	ls->free_slots = palloc(sizeof(uint32) * cap_free);
-	ls->uppers = palloc(sizeof(uint32) * cap_up);
-	ls->owners = palloc(sizeof(uint32) * cap_up);
-	listed_slots(index, g, nslots, false, &listed);
+	HnswPageGraphInit(&pg, index, shape);
+	nslots = pg.g.nslots;
+	listed = listed_slots(index, &pg.g, nslots);
+	found = palloc(sizeof(uint32) * cap);
 	for (uint32 slot = 0; slot < nslots; slot++)
 	{
 		HnswSlotHeader hdr;
 
 		if ((slot & 1023) == 0)
 			vacuum_delay_point();
-		if (!HnswReadHeader(g, slot, &hdr))
+		if (IS_LISTED(listed, slot) || !HnswReadHeader(&pg.g, slot, &hdr) ||
+			hdr.kind != HNSW_SLOT_FREE)
 			continue;
-		if (hdr.kind == HNSW_SLOT_NODE)
-			ls->tids += hdr.ntids;
-		else if (hdr.kind == HNSW_SLOT_FREE && !BIT_TEST(listed, slot))
+		if (nfound == cap)
 		{
-			if (ls->nfree == cap_free)
-			{
-				cap_free *= 2;
-				ls->free_slots = repalloc_huge(ls->free_slots, sizeof(uint32) * cap_free);
-			}
-			ls->free_slots[ls->nfree++] = slot;
+			cap *= 2;
+			found = repalloc_huge(found, sizeof(uint32) * cap);
 		}
-		else if (hdr.kind == HNSW_SLOT_UPPER && unreached_upper(g, slot, hdr.u.up.owner))
-		{
-			if (ls->nuppers == cap_up)
-			{
-				cap_up *= 2;
-				ls->uppers = repalloc_huge(ls->uppers, sizeof(uint32) * cap_up);
-				ls->owners = repalloc_huge(ls->owners, sizeof(uint32) * cap_up);
-			}
-			ls->uppers[ls->nuppers] = slot;
-			ls->owners[ls->nuppers++] = hdr.u.up.owner;
-		}
+		found[nfound++] = slot;
 	}
 	pfree(listed);
-}
 
-/* Free the lost slots (steps 2 and 3); returns how many; *tids gets the live heap TIDs */
-static uint32
-reclaim_lost_slots(Relation index, const HnswShape *shape, double *tids)
-{
-	HnswPageGraph pg;
-	LostScan	ls;
-	uint8	   *listed;
-	uint32		nslots;
-	uint32		nlost = 0;
-
-	HnswPageGraphInit(&pg, index, shape);
-	nslots = pg.g.nslots;
-	scan_lost(index, &pg.g, nslots, &ls);
-	*tids = ls.tids;
-	if ((ls.nfree > 0 || ls.nuppers > 0) && listed_slots(index, &pg.g, nslots, true, &listed))
+	if (nfound > 0)
 	{
-		HnswMetaPageData meta;
-		uint32		nstill = 0;
 		int			added;
 
 		LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-		/* owners may be newer than the scan */
-		HnswReadMeta(index, &meta);
-		pg.g.nslots = meta.nslots;
-		for (uint32 i = 0; i < ls.nfree; i++)
+		listed = listed_slots(index, &pg.g, nslots);
+		for (uint32 i = 0; i < nfound; i++)
 		{
 			HnswSlotHeader hdr;
 
-			if (!BIT_TEST(listed, ls.free_slots[i]) && HnswReadHeader(&pg.g, ls.free_slots[i], &hdr) &&
+			if (!IS_LISTED(listed, found[i]) && HnswReadHeader(&pg.g, found[i], &hdr) &&
 				hdr.kind == HNSW_SLOT_FREE)
-				ls.free_slots[nstill++] = ls.free_slots[i];
+				found[nlost++] = found[i];
 		}
-		added = push_free(index, ls.free_slots, (int) nstill);
-		for (uint32 i = (uint32) added; i < nstill; i++)
-			chain_push(index, shape, ls.free_slots[i], HNSW_FREED);
-		nlost = nstill;
-		for (uint32 i = 0; i < ls.nuppers; i++)
-		{
-			HnswSlotHeader hdr;
-
-			/* into the chain, freed in the same record (chain_push checks kind and owner) */
-			if (HnswReadHeader(&pg.g, ls.uppers[i], &hdr) && hdr.kind == HNSW_SLOT_UPPER &&
-				hdr.u.up.owner == ls.owners[i] && unreached_upper(&pg.g, ls.uppers[i], ls.owners[i]))
-			{
-				chain_push(index, shape, ls.uppers[i], ls.owners[i]);
-				nlost++;
-			}
-		}
+		added = push_free(index, found, (int) nlost);
+		for (uint32 i = (uint32) added; i < nlost; i++)
+			chain_push(index, shape, found[i], HNSW_FREED);
 		UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-		pfree(listed);
 	}
 	HnswPageGraphEnd(&pg);
-	pfree(ls.free_slots);
-	pfree(ls.uppers);
-	pfree(ls.owners);
+	pfree(found);
 	return nlost;
 }
 
@@ -837,24 +709,36 @@ reclaim_lost_slots(Relation index, const HnswShape *shape, double *tids)
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
-	HnswShape	shape;
-	uint32		lost;
-	double		tids;
-
 	if (info->analyze_only)
 		return stats;
-	HnswInitShape(info->index, &shape, HnswColumnDims(info->index));
-	lost = reclaim_lost_slots(info->index, &shape, &tids);
-	if (lost > 0)
-		ereport(info->message_level,
-				(errmsg_plural("hnsw index \"%s\": %u slot left by inserts that failed is free again",
-							   "hnsw index \"%s\": %u slots left by inserts that failed are free again",
-							   lost, RelationGetRelationName(info->index), lost)));
+	{
+		HnswShape	shape;
+		uint32		lost;
+
+		HnswInitShape(info->index, &shape, HnswColumnDims(info->index));
+		lost = reclaim_lost_slots(info->index, &shape);
+		if (lost > 0)
+			ereport(info->message_level,
+					(errmsg("hnsw index \"%s\": %u slots left by inserts that failed are free again",
+							RelationGetRelationName(info->index), lost)));
+	}
 	if (stats == NULL)
 	{
-		/* no bulkdelete ran: the live TIDs counted by the scan above */
+		/* no bulkdelete ran: count the live TIDs */
+		HnswShape	shape;
+		HnswPageGraph pg;
+
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		stats->num_index_tuples = tids;
+		HnswInitShape(info->index, &shape, HnswColumnDims(info->index));
+		HnswPageGraphInit(&pg, info->index, &shape);
+		for (uint32 slot = 0; slot < pg.g.nslots; slot++)
+		{
+			HnswSlotHeader hdr;
+
+			if (HnswReadHeader(&pg.g, slot, &hdr) && hdr.kind == HNSW_SLOT_NODE)
+				stats->num_index_tuples += hdr.ntids;
+		}
+		HnswPageGraphEnd(&pg);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
