@@ -28,7 +28,6 @@ int			hnsw_ef_search = HNSW_DEFAULT_EF_SEARCH;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1.0;
-bool		hnsw_debug_fail_after_allocate = false;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -70,11 +69,6 @@ HnswInit(void)
 							 "Memory an iterative scan may use, as a multiple of work_mem.",
 							 NULL, &hnsw_scan_mem_multiplier, 1.0, 1.0, 1000.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("hnsw.debug_fail_after_allocate",
-							 "Developer option: inserts fail right after allocating their slots.",
-							 "For testing that VACUUM frees the slots such inserts leave behind.",
-							 &hnsw_debug_fail_after_allocate, false,
-							 PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 	HnswPlannerInit();
 }

@@ -312,7 +312,6 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
-extern bool hnsw_debug_fail_after_allocate;
 
 #define HNSW_ITERATIVE_OFF		0
 #define HNSW_ITERATIVE_RELAXED	1

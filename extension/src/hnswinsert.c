@@ -714,11 +714,6 @@ HnswInsertElement(Relation index, const HnswShape *shape, const char *data, Item
 	/* 2. allocate and write */
 	nupper = HnswUpperSlotsNeeded(shape, level);
 	allocate_slots(index, shape, 1 + nupper, slots);
-	if (hnsw_debug_fail_after_allocate)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("hnsw insert stopped after allocating its slots"),
-				 errdetail("hnsw.debug_fail_after_allocate is on.")));
 	for (int i = 0; i <= nupper; i++)
 		images[i] = palloc(shape->slotsize);
 	HnswFormNode(shape, plan, slots[0], slots + 1, data, heap_tid, images);

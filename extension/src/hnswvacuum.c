@@ -26,10 +26,6 @@
  *	   next; the metapage holds the head), so every slot VACUUM frees is
  *	   reused before the index grows.
  *
- * At the end of every VACUUM (amvacuumcleanup), slots lost by inserts that
- * failed between taking and writing them are found and freed (see
- * reclaim_lost_slots).
- *
  * A scan that is still walking through a node freed in pass 3 finds a FREE
  * slot, or a node reused by an insert; either way it only reads a valid
  * slot, and heap visibility is checked by the executor.
@@ -303,15 +299,15 @@ free_slot(char *slotdata, void *arg)
 
 /* Add slots to the metapage's free list; returns how many fit */
 static int
-push_free(Relation index, const uint32 *slots, int n)
+push_free(VacuumState *vs, const uint32 *slots, int n)
 {
-	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	Buffer		metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
 	GenericXLogState *state;
 	HnswMetaPageData *meta;
 	int			added = 0;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	state = GenericXLogStart(index);
+	state = GenericXLogStart(vs->index);
 	meta = HnswMetaForUpdate(GenericXLogRegisterBuffer(state, metabuf, 0));
 	while (added < n && meta->nfree < HNSW_META_FREE_MAX)
 		meta->free[meta->nfree++] = slots[added++];
@@ -348,11 +344,11 @@ push_into_chain(char *slotdata, HnswMetaPageData *meta, void *arg)
 }
 
 static void
-chain_push(Relation index, const HnswShape *shape, uint32 slot, uint32 owner)
+chain_push(VacuumState *vs, uint32 slot, uint32 owner)
 {
 	ChainArg	c = {slot, owner};
 
-	HnswUpdateSlotAndMeta(index, shape, slot, push_into_chain, &c);
+	HnswUpdateSlotAndMeta(vs->index, &vs->shape, slot, push_into_chain, &c);
 }
 
 /*
@@ -401,8 +397,8 @@ pass_free(VacuumState *vs)
 		if ((uint32) n > room)
 		{
 			for (int i = n - 1; i >= 1; i--)
-				chain_push(vs->index, &vs->shape, chain[i], slot);
-			chain_push(vs->index, &vs->shape, slot, none);
+				chain_push(vs, chain[i], slot);
+			chain_push(vs, slot, none);
 			continue;
 		}
 		for (int i = n - 1; i >= 1; i--)
@@ -410,10 +406,10 @@ pass_free(VacuumState *vs)
 		HnswUpdateSlot(vs->index, &vs->shape, slot, free_slot, &none);
 		{
 			/* (room only grows under us: inserts take from the list) */
-			int			added = push_free(vs->index, chain, n);
+			int			added = push_free(vs, chain, n);
 
 			for (int i = added; i < n; i++)
-				chain_push(vs->index, &vs->shape, chain[i], HNSW_FREED);
+				chain_push(vs, chain[i], HNSW_FREED);
 		}
 		room -= n;
 	}
@@ -607,121 +603,12 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
-/*
- * Lost slots: an insert that fails (an error, a cancel, a crash) after it
- * took slots from the free list or the chain, or past the end of the array,
- * and before it wrote them leaves them FREE but in neither list: nothing
- * would ever reuse them.  An insert holds HNSW_UPDATE_LOCK from before it
- * allocates until it has written its slots, so while VACUUM holds that lock
- * exclusively, every FREE slot below nslots that no list names is lost for
- * good.  VACUUM looks for them without the lock first (usually there are
- * none, and inserts are not held up); if it finds some, it takes the lock,
- * reads the lists again, and frees those that are still FREE and unlisted.
- */
-
-/* Bitmap of the slots below nslots that the free list or the chain names */
-static uint8 *
-listed_slots(Relation index, HnswGraph *g, uint32 nslots)
-{
-	uint8	   *bits = palloc0(nslots / 8 + 1);
-	HnswMetaPageData meta;
-	uint32		slot;
-
-	HnswReadMeta(index, &meta);
-	for (uint32 i = 0; i < meta.nfree && i < HNSW_META_FREE_MAX; i++)
-		if (meta.free[i] < nslots)
-			bits[meta.free[i] >> 3] |= 1 << (meta.free[i] & 7);
-	slot = meta.chain_head == 0 ? HNSW_NO_SLOT : meta.chain_head - 1;
-	while (slot < nslots && !(bits[slot >> 3] & (1 << (slot & 7))))
-	{
-		HnswSlotHeader hdr;
-
-		/* a chain that leads elsewhere than to a FREE slot ends there */
-		if (!HnswReadHeader(g, slot, &hdr) || hdr.kind != HNSW_SLOT_FREE)
-			break;
-		bits[slot >> 3] |= 1 << (slot & 7);
-		slot = hdr.upper;
-	}
-	return bits;
-}
-
-#define IS_LISTED(bits, slot) (((bits)[(slot) >> 3] >> ((slot) & 7)) & 1)
-
-/* Free the lost slots; returns how many */
-static uint32
-reclaim_lost_slots(Relation index, const HnswShape *shape)
-{
-	HnswPageGraph pg;
-	uint32		nslots;
-	uint8	   *listed;
-	uint32	   *found;
-	uint32		nfound = 0;
-	uint32		cap = 16;
-	uint32		nlost = 0;
-
-	HnswPageGraphInit(&pg, index, shape);
-	nslots = pg.g.nslots;
-	listed = listed_slots(index, &pg.g, nslots);
-	found = palloc(sizeof(uint32) * cap);
-	for (uint32 slot = 0; slot < nslots; slot++)
-	{
-		HnswSlotHeader hdr;
-
-		if ((slot & 1023) == 0)
-			vacuum_delay_point();
-		if (IS_LISTED(listed, slot) || !HnswReadHeader(&pg.g, slot, &hdr) ||
-			hdr.kind != HNSW_SLOT_FREE)
-			continue;
-		if (nfound == cap)
-		{
-			cap *= 2;
-			found = repalloc_huge(found, sizeof(uint32) * cap);
-		}
-		found[nfound++] = slot;
-	}
-	pfree(listed);
-
-	if (nfound > 0)
-	{
-		int			added;
-
-		LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-		listed = listed_slots(index, &pg.g, nslots);
-		for (uint32 i = 0; i < nfound; i++)
-		{
-			HnswSlotHeader hdr;
-
-			if (!IS_LISTED(listed, found[i]) && HnswReadHeader(&pg.g, found[i], &hdr) &&
-				hdr.kind == HNSW_SLOT_FREE)
-				found[nlost++] = found[i];
-		}
-		added = push_free(index, found, (int) nlost);
-		for (uint32 i = (uint32) added; i < nlost; i++)
-			chain_push(index, shape, found[i], HNSW_FREED);
-		UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-	}
-	HnswPageGraphEnd(&pg);
-	pfree(found);
-	return nlost;
-}
-
 /* amvacuumcleanup */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;
-	{
-		HnswShape	shape;
-		uint32		lost;
-
-		HnswInitShape(info->index, &shape, HnswColumnDims(info->index));
-		lost = reclaim_lost_slots(info->index, &shape);
-		if (lost > 0)
-			ereport(info->message_level,
-					(errmsg("hnsw index \"%s\": %u slots left by inserts that failed are free again",
-							RelationGetRelationName(info->index), lost)));
-	}
 	if (stats == NULL)
 	{
 		/* no bulkdelete ran: count the live TIDs */

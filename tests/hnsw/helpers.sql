@@ -139,8 +139,3 @@ LANGUAGE sql AS $$
     SELECT hnsw_test.le32(p, 24 + 36) + hnsw_test.le32(p, 24 + 40 + 4 * 1500 + 4)
       FROM get_raw_page(idx::text, 0) p
 $$;
--- slots allocated so far (nslots, at 32)
-CREATE FUNCTION hnsw_test.nslots(idx regclass) RETURNS bigint
-LANGUAGE sql AS $$
-    SELECT hnsw_test.le32(p, 24 + 32) FROM get_raw_page(idx::text, 0) p
-$$;

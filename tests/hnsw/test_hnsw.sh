@@ -9,7 +9,7 @@
 # WORKDIR and always stop them.  Every psql has a time limit, so an index that
 # hangs makes tests fail, not the run hang.
 #
-#   HNSW_TESTS="recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse reclaim"
+#   HNSW_TESTS="recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse"
 #                 run only these tests (default: all)
 #   HNSW_JOBS=2   tests running at once (the machine has 2 cores)
 #   HNSW_TIMEOUT=240    seconds one psql may run
@@ -20,7 +20,7 @@ set -uo pipefail
 
 work=$1
 mkdir -p "$work" && chmod 755 "$work"
-tests=${HNSW_TESTS:-recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse reclaim}
+tests=${HNSW_TESTS:-recall duplicates concurrent crash standby memory unlogged parallel vacuum reuse}
 jobs=${HNSW_JOBS:-2}
 limit=${HNSW_TIMEOUT:-240}
 deadline=$((SECONDS + ${HNSW_DEADLINE:-900}))
@@ -654,77 +654,6 @@ t $(echo "$out" | sed -n 1p | cut -d' ' -f2)
     psql_at "$main_host" "$main_port" postgres -c "DROP DATABASE IF EXISTS $rdb" >/dev/null 2>&1
 }
 
-# 7e. slots lost by inserts that fail after allocating them and before
-# writing them (hnsw.debug_fail_after_allocate makes every insert fail just
-# there, in a subtransaction that is rolled back): the next VACUUM frees them,
-# those taken from the end of the slot array and those taken from the free
-# list alike, and later inserts reuse them; the setting is superuser-only
-test_reclaim() {
-    local out fail
-    fail() { # N SEED: N inserts that each fail after allocating
-        echo "DO \$\$ BEGIN FOR i IN 1..$1 LOOP
-              BEGIN
-                  INSERT INTO rc VALUES (1000 + i, hnsw_test.gauss($2, i, 8));
-                  RAISE EXCEPTION 'an insert did not fail';
-              EXCEPTION WHEN internal_error THEN NULL;
-              END;
-          END LOOP; END \$\$;"
-    }
-    out=$(q -F ' ' 2>&1 <<SQL
-CREATE TABLE rc (id int, v vector(8));
-ALTER TABLE rc SET (autovacuum_enabled = off);
-INSERT INTO rc SELECT i, hnsw_test.gauss(95, i, 8) FROM generate_series(1, 500) i;
-CREATE INDEX rc_idx ON rc USING hnsw (v vector_l2_ops);
-SELECT hnsw_test.nslots('rc_idx') AS s0, hnsw_test.free_slots('rc_idx') AS f0 \gset
-SET hnsw.debug_fail_after_allocate = on;
-$(fail 20 96)
-SELECT hnsw_test.nslots('rc_idx') AS s1 \gset
-SELECT :s1 - :s0 >= 20, hnsw_test.free_slots('rc_idx') = :f0, (SELECT count(*) FROM rc);
-VACUUM rc;
-SELECT hnsw_test.free_slots('rc_idx') - :f0 = :s1 - :s0, hnsw_test.nslots('rc_idx') = :s1;
-$(fail 10 97)
-SELECT hnsw_test.nslots('rc_idx') = :s1, hnsw_test.free_slots('rc_idx') - :f0 <= :s1 - :s0 - 10;
-VACUUM rc;
-SELECT hnsw_test.free_slots('rc_idx') - :f0 = :s1 - :s0;
-RESET hnsw.debug_fail_after_allocate;
-INSERT INTO rc SELECT i, hnsw_test.gauss(98, i, 8) FROM generate_series(2001, 2010) i;
-SELECT hnsw_test.nslots('rc_idx') = :s1 OR hnsw_test.free_slots('rc_idx') = :f0,
-       hnsw_test.free_slots('rc_idx') - :f0 < :s1 - :s0, (SELECT count(*) FROM rc);
-SELECT count(*) FROM vecdb.hnsw_verify('rc_idx');
-SQL
-    )
-    expect "reclaim: VACUUM frees the slots of 20 inserts that failed after taking them from the end of the array, then of 10 that took them from the free list, and 10 inserts reuse them, the index growing only once none is left (checks; rows; problems)" \
-        "t t 500
-t t
-t t
-t
-t t 510
-0" "$out"
-    check_lost "reclaim" rc rc_idx
-    # a new session, the library not loaded yet: a plain user's SET makes a
-    # placeholder, which loading the library drops with a WARNING (so the
-    # INSERT works); once loaded, the SET itself fails
-    out=$(q 2>&1 <<'SQL'
-SET client_min_messages = warning;
-DROP ROLE IF EXISTS hnsw_test_plain;
-CREATE ROLE hnsw_test_plain;
-GRANT SELECT, INSERT ON rc TO hnsw_test_plain;
-SET ROLE hnsw_test_plain;
-SET hnsw.debug_fail_after_allocate = on;
-INSERT INTO rc VALUES (3001, '[1,2,3,4,5,6,7,8]');
-SHOW hnsw.debug_fail_after_allocate;
-SELECT count(*) FROM rc;
-SET hnsw.debug_fail_after_allocate = on;
-SQL
-    )
-    q >/dev/null 2>&1 <<<"DROP TABLE rc; DROP ROLE IF EXISTS hnsw_test_plain"
-    expect "reclaim: a plain user's SET of hnsw.debug_fail_after_allocate is dropped when the library loads, then refused" \
-        'WARNING:  permission denied to set parameter "hnsw.debug_fail_after_allocate"
-off
-511
-ERROR:  permission denied to set parameter "hnsw.debug_fail_after_allocate"' "$(printf '%s\n' "$out" | grep -v '^LINE\|^ *\^')"
-}
-
 # ---------------------------------------------------------------------------
 mine="crash standby primary"
 trap cleanup EXIT
@@ -762,7 +691,6 @@ want unlogged && run_test 60-unlogged test_unlogged
 want parallel && run_test 70-parallel test_parallel
 want vacuum && run_test 75-vacuum test_vacuum
 want reuse && run_test 76-reuse test_reuse
-want reclaim && run_test 77-reclaim test_reclaim
 if want recall; then
     i=0
     while read -r opc typ op dim ef; do
