@@ -29,8 +29,8 @@
  * With HNSW_BENCH_CPU=N in the environment, the client and its backend are
  * both bound to CPU N (sched_setaffinity; binding the backend, a process of
  * the server's user, takes that user, root or CAP_SYS_NICE) before anything
- * is run, and
- * the row "cpu,,N,cpu" says so; if either cannot be bound the run stops.
+ * is run, and the row "cpu,,N,cpu" says so; if either cannot be bound the
+ * run stops.
  * Why: a query is a round trip, and when the scheduler puts the client and
  * the backend on different CPUs every round trip wakes the other CPU, which
  * in a virtual machine costs tens of microseconds (docs/benchmarks.md).
